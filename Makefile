@@ -21,7 +21,10 @@ setup-backends: setup
 lint: setup
 	$(BIN)/ruff check harness detectors tests bench
 	$(BIN)/ruff format --check harness detectors tests bench
-	$(BIN)/mypy
+	@mkdir -p build/mypy-src/stopbox
+	@ln -sfn ../../../harness build/mypy-src/stopbox/harness
+	@ln -sfn ../../../detectors build/mypy-src/stopbox/detectors
+	MYPYPATH=build/mypy-src $(BIN)/mypy -p stopbox.harness -p stopbox.detectors
 
 format: setup
 	$(BIN)/ruff check --fix harness detectors tests bench

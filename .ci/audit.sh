@@ -59,5 +59,5 @@ for f in report.html report.md report.json audit.sarif study.md; do
 done
 
 step "summary ($(( $(date +%s) - start ))s)"
-"$BIN/python" -m harness.reporting.summary "$OUT" || fail "summary"
+"$BIN/python" -m stopbox.harness.reporting.summary "$OUT" || fail "summary"
 echo "run: $run_dir  study: $study_dir  reports: $OUT/"

@@ -105,7 +105,7 @@ fi
 runtime_known || fail "dockerd runs but does not list the runsc runtime (check /etc/docker/daemon.json)"
 
 # 4. image ---------------------------------------------------------------------------------------
-"$PY" -m harness.sandbox.image.docker_image --tag "$IMAGE" | sed 's/^/backends: /' \
+"$PY" -m stopbox.harness.sandbox.image.docker_image --tag "$IMAGE" | sed 's/^/backends: /' \
   || fail "building $IMAGE"
 
 # 5. checks ----------------------------------------------------------------------------------------
@@ -114,8 +114,8 @@ out=$(timeout 120 docker run --rm --runtime=runsc --network=none --read-only --c
   || fail "docker backend: docker run --runtime=runsc $IMAGE failed: $out"
 say "docker --runtime=runsc $IMAGE: $out"
 out=$(timeout 120 "$PY" - <<'PY' 2>&1
-from harness.policy import default_policy
-from harness.sandbox import started
+from stopbox.harness.policy import default_policy
+from stopbox.harness.sandbox import started
 for name in ("gvisor", "docker"):
     with started(name, default_policy(), pool_size=1) as sb:
         r = sb.exec("import numpy\ndef f():\n    return int(numpy.arange(4).sum())\n", entry="f")

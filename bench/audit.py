@@ -5,7 +5,7 @@ machine-readable object).  Nothing here is a pass/fail test.
 The tree is a slice of the running interpreter's standard library (>= 10k lines) copied to a
 temporary directory.  "cold" uses an empty findings cache; "cached" re-runs with the cache the
 cold run filled.  CLI figures include interpreter start-up; in-process figures call
-``detectors.audit_paths`` directly (what the engine does), so the cache's own speed shows.
+``stopbox.detectors.audit_paths`` directly (what the engine does), so the cache's own speed shows.
 """
 
 from __future__ import annotations
@@ -55,16 +55,16 @@ def bandit_cmd(tree: Path) -> list[str]:
 
 
 def stopbox_cmd(tree: Path) -> list[str]:
-    return [sys.executable, "-m", "harness.cli", "audit", str(tree), "--no-execute",
+    return [sys.executable, "-m", "stopbox.harness.cli", "audit", str(tree), "--no-execute",
             "--format", "json", "--out", os.devnull]  # fmt: skip
 
 
 def in_process(tree: Path, cache_dir: Path) -> dict[str, float]:
     os.environ["STOPBOX_CACHE_DIR"] = str(cache_dir)
     os.environ.pop("STOPBOX_NO_CACHE", None)
-    from detectors import audit_paths
-    from detectors._scan import CACHE
-    from harness.policy import default_policy
+    from stopbox.detectors import audit_paths
+    from stopbox.detectors._scan import CACHE
+    from stopbox.harness.policy import default_policy
 
     policy = default_policy()
     CACHE.clear_memory()

@@ -27,10 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.lm import LanguageModel, LMResponse, get_lm  # noqa: E402
-from harness.policy import load_policy  # noqa: E402
-from harness.stop.session import execute_run, run_config  # noqa: E402
-from harness.store import RunStore  # noqa: E402
+from stopbox.harness.lm import LanguageModel, LMResponse, get_lm  # noqa: E402
+from stopbox.harness.policy import load_policy  # noqa: E402
+from stopbox.harness.stop.session import execute_run, run_config  # noqa: E402
+from stopbox.harness.store import RunStore  # noqa: E402
 
 
 class DelayedLM(LanguageModel):

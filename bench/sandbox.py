@@ -33,9 +33,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.errors import StopboxError
-from harness.policy import default_policy
-from harness.sandbox import available_backends, get_backend
+from stopbox.harness.errors import StopboxError
+from stopbox.harness.policy import default_policy
+from stopbox.harness.sandbox import available_backends, get_backend
 
 BACKENDS = ("seccomp", "gvisor", "docker")
 WORK = "import numpy as np\n\ndef f(n):\n    return int(np.arange(n).sum())\n"

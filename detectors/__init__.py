@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import threading
 
-from detectors._audit import FileReport, audit_paths, cross_check, summarise
-from detectors._baseline import filter_baseline, read_baseline, write_baseline
-from detectors._registry import Rule, rule
-from detectors._scan import RULES_VERSION, scan
-from detectors._types import CATEGORIES, Category, Confidence, Finding, RuleInfo, Severity
-from detectors.runtime import runtime_findings
+from stopbox.detectors._audit import FileReport, audit_paths, cross_check, summarise
+from stopbox.detectors._baseline import filter_baseline, read_baseline, write_baseline
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._scan import RULES_VERSION, scan
+from stopbox.detectors._types import CATEGORIES, Category, Confidence, Finding, RuleInfo, Severity
+from stopbox.detectors.runtime import runtime_findings
 
 __all__ = [
     "scan",
@@ -56,7 +56,7 @@ def _load_rules() -> None:
     with _LOAD_LOCK:
         if _LOADED:
             return
-        from detectors import (  # noqa: F401
+        from stopbox.detectors import (  # noqa: F401
             disallowed_import,
             dynamic_code,
             evasion,
@@ -74,6 +74,6 @@ def _load_rules() -> None:
 
 def all_rules() -> list[RuleInfo]:
     """Every rule (static and runtime), sorted by id."""
-    from detectors._registry import registered_infos
+    from stopbox.detectors._registry import registered_infos
 
     return registered_infos()

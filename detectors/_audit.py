@@ -19,11 +19,11 @@ from typing import Any
 
 import structlog
 
-from detectors._cache import cache_key
-from detectors._registry import rule_by_id
-from detectors._scan import CACHE, parse_error_finding, policy_salt, scan
-from detectors._types import SEVERITY_ORDER, Category, Finding, Severity
-from harness.errors import UsageError
+from stopbox.detectors._cache import cache_key
+from stopbox.detectors._registry import rule_by_id
+from stopbox.detectors._scan import CACHE, parse_error_finding, policy_salt, scan
+from stopbox.detectors._types import SEVERITY_ORDER, Category, Finding, Severity
+from stopbox.harness.errors import UsageError
 
 __all__ = [
     "FileReport",
@@ -162,7 +162,7 @@ def audit_paths(
             misses.append((shown, source))
     workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
     if misses:
-        from detectors._registry import static_rules
+        from stopbox.detectors._registry import static_rules
 
         static_rules()  # import libcst and the rules once, before any fork
     if workers > 1 and len(misses) >= _PARALLEL_MIN_FILES:
@@ -190,8 +190,8 @@ def execute_reports(
     reports: list[FileReport], sources: dict[str, str], policy: Any, backend: str
 ) -> list[FileReport]:
     """Run each file as a script in the sandbox; attach its result and runtime findings."""
-    from detectors.runtime import runtime_findings
-    from harness.sandbox import started
+    from stopbox.detectors.runtime import runtime_findings
+    from stopbox.harness.sandbox import started
 
     out: list[FileReport] = []
     with started(backend, policy) as sandbox:

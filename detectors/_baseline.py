@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import UsageError
+from stopbox.harness.errors import UsageError
 
 if TYPE_CHECKING:
-    from detectors._audit import FileReport
+    from stopbox.detectors._audit import FileReport
 
 __all__ = ["read_baseline", "write_baseline", "filter_baseline", "BASELINE_SCHEMA"]
 
@@ -29,7 +29,7 @@ BASELINE_SCHEMA = "stopbox.baseline/1"
 
 def write_baseline(files: list[FileReport], out: str | Path) -> int:
     """Write every static finding of ``files`` as accepted; returns how many."""
-    from detectors._scan import RULES_VERSION
+    from stopbox.detectors._scan import RULES_VERSION
 
     entries: list[dict[str, Any]] = []
     for report in files:

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from detectors._types import Finding
+from stopbox.detectors._types import Finding
 
 __all__ = ["FindingCache", "cache_dir", "cache_key"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import libcst as cst
 
-from detectors._types import RuleInfo, Severity
+from stopbox.detectors._types import RuleInfo, Severity
 
 __all__ = ["ScanContext", "RawFinding", "SANDBOXED_CALLABLES", "BROKER_NAMES", "literal_value"]
 
@@ -176,7 +176,7 @@ class ScanContext:
 
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    from detectors._walk import child_nodes
+    from stopbox.detectors._walk import child_nodes
 
     stack = [node]
     while stack:

@@ -17,11 +17,11 @@ from typing import Any
 
 import libcst as cst
 
-from detectors._context import CANDIDATE_PARAMS, ScanContext
-from detectors._positions import finding_positions
-from detectors._registry import Rule
-from detectors._types import Finding, RuleInfo
-from detectors._walk import COMMENT_HINT, walk
+from stopbox.detectors._context import CANDIDATE_PARAMS, ScanContext
+from stopbox.detectors._positions import finding_positions
+from stopbox.detectors._registry import Rule
+from stopbox.detectors._types import Finding, RuleInfo
+from stopbox.detectors._walk import COMMENT_HINT, walk
 
 __all__ = ["run_rules", "MAX_DEPTH", "TooComplexError"]
 

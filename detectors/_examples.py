@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from detectors._types import RuleInfo
+from stopbox.detectors._types import RuleInfo
 
 __all__ = ["rule_examples"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from detectors._context import is_literal, literal_value
+from stopbox.detectors._context import is_literal, literal_value
 
 __all__ = [
     "keyword",

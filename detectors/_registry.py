@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from detectors._types import Category, Confidence, RuleInfo, Severity
+from stopbox.detectors._types import Category, Confidence, RuleInfo, Severity
 
 __all__ = ["Rule", "rule", "static_rules", "rule_by_id", "register_info", "registered_infos"]
 
@@ -60,21 +60,21 @@ def rule(
 
 
 def static_rules() -> list[Rule]:
-    from detectors import _load_rules
+    from stopbox.detectors import _load_rules
 
     _load_rules()
     return [_STATIC[k] for k in sorted(_STATIC)]
 
 
 def registered_infos() -> list[RuleInfo]:
-    from detectors import _load_rules
+    from stopbox.detectors import _load_rules
 
     _load_rules()
     return [_INFOS[k] for k in sorted(_INFOS)]
 
 
 def rule_by_id(rule_id: str) -> RuleInfo:
-    from detectors import _load_rules
+    from stopbox.detectors import _load_rules
 
     _load_rules()
     return _INFOS[rule_id]

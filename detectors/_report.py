@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from io import StringIO
 from typing import Any
 
-from detectors._audit import FileReport, summarise
-from detectors._types import SEVERITY_ORDER, Category, RuleInfo, Severity
+from stopbox.detectors._audit import FileReport, summarise
+from stopbox.detectors._types import SEVERITY_ORDER, Category, RuleInfo, Severity
 
 __all__ = ["render_audit", "render_rules", "AUDIT_FORMATS", "RULE_FORMATS"]
 
@@ -32,7 +32,7 @@ def render_audit(
         data = {"files": [r.to_json(execute=execute) for r in files], "summary": summary}
         return json.dumps(data, indent=2) + "\n"
     if fmt == "sarif":
-        from harness.reporting.sarif import render_sarif
+        from stopbox.harness.reporting.sarif import render_sarif
 
         return render_sarif(files)
     if fmt == "md":

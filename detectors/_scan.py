@@ -8,9 +8,9 @@ import re
 
 import structlog
 
-from detectors._cache import FindingCache, cache_key
-from detectors._registry import rule_by_id, static_rules
-from detectors._types import Finding, RuleInfo, Severity
+from stopbox.detectors._cache import FindingCache, cache_key
+from stopbox.detectors._registry import rule_by_id, static_rules
+from stopbox.detectors._types import Finding, RuleInfo, Severity
 
 __all__ = ["scan", "RULES_VERSION", "policy_salt", "CACHE", "apply_policy"]
 
@@ -32,7 +32,7 @@ def policy_salt(policy: object | None) -> str:
 
 def _policy_parts(policy: object | None) -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
     if policy is None:
-        from harness.policy import ImportsPolicy
+        from stopbox.harness.policy import ImportsPolicy
 
         return frozenset(ImportsPolicy().allow), frozenset(), {}
     imports = getattr(policy, "imports")  # noqa: B009 - Policy is duck-typed here
@@ -75,7 +75,7 @@ def _scan_uncached(source: str, path: str, allow: frozenset[str]) -> list[Findin
     # libcst is imported here, not at module level: a fully cached audit never loads it.
     import libcst as cst
 
-    from detectors._core import TooComplexError, run_rules
+    from stopbox.detectors._core import TooComplexError, run_rules
 
     info = rule_by_id(UNPARSABLE_RULE)
     if len(source) > MAX_SOURCE_CHARS:

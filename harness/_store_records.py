@@ -1,6 +1,6 @@
 """The ledger's record tables besides programs and evaluations: LM calls (the response cache a
 resumed run replays), broker events, finished iterations and transfer rows.  Mixed into
-:class:`harness.store.RunStore`; every insert is keyed, so re-inserting changes nothing.
+:class:`stopbox.harness.store.RunStore`; every insert is keyed, so re-inserting changes nothing.
 """
 
 from __future__ import annotations

@@ -27,10 +27,10 @@ from typing import Any
 
 import structlog
 
-from harness.errors import BudgetExceededError, LMError
-from harness.lm import Budget, LMResponse
-from harness.policy import BudgetPolicy
-from harness.sandbox._base import Proxy, RpcError
+from stopbox.harness.errors import BudgetExceededError, LMError
+from stopbox.harness.lm import Budget, LMResponse
+from stopbox.harness.policy import BudgetPolicy
+from stopbox.harness.sandbox._base import Proxy, RpcError
 
 __all__ = [
     "Broker",

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from harness.errors import StopboxError
+from stopbox.harness.errors import StopboxError
 
 __all__ = ["app", "main"]
 
@@ -33,13 +33,13 @@ def _root() -> None:
 @app.command("version")
 def version() -> None:
     """Print the stopbox version."""
-    from harness import __version__
+    from stopbox.harness import __version__
 
     print(f"stopbox {__version__}")
 
 
 def _register() -> None:
-    from harness.commands import COMMAND_MODULES
+    from stopbox.harness.commands import COMMAND_MODULES
 
     for module in COMMAND_MODULES:
         module.register(app)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.errors import PolicyError
+from stopbox.harness._resources import data_dir
+from stopbox.harness.errors import PolicyError
 
 __all__ = [
     "Policy",
@@ -31,7 +32,7 @@ __all__ = [
     "policy_from_dict",
 ]
 
-POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+POLICY_DIR = data_dir("policies")
 SEVERITIES = ("low", "medium", "high", "critical")
 BACKENDS = ("seccomp", "gvisor", "docker", "none")
 ON_BLOCKING = ("block", "record")

@@ -26,8 +26,8 @@ from typing import Any
 
 import structlog
 
-from harness._store_records import LedgerRecords
-from harness.errors import RunDirError
+from stopbox.harness._store_records import LedgerRecords
+from stopbox.harness.errors import RunDirError
 
 __all__ = [
     "RunStore",

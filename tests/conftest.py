@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.errors import SandboxUnavailableError
-from harness.policy import Policy, default_policy
-from harness.sandbox import Sandbox, available_backends, backend_names, get_backend
+from stopbox.harness.errors import SandboxUnavailableError
+from stopbox.harness.policy import Policy, default_policy
+from stopbox.harness.sandbox import Sandbox, available_backends, backend_names, get_backend
 
 REAL_BACKENDS = tuple(name for name in backend_names() if name != "none")
 

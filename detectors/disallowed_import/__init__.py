@@ -1,6 +1,6 @@
 """disallowed-import: modules outside the policy's allow-list, by any route."""
 
-from detectors.disallowed_import import (  # noqa: F401 - importing registers the rules
+from stopbox.detectors.disallowed_import import (  # noqa: F401 - importing registers the rules
     imp001_import_statement,
     imp002_dynamic_import,
     imp003_sys_modules,

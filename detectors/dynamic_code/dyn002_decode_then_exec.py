@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from detectors._context import ScanContext, _walk
-from detectors._helpers import EXEC_FUNCS
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._context import ScanContext, _walk
+from stopbox.detectors._helpers import EXEC_FUNCS
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 _DECODERS = frozenset(
     {

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from detectors._context import ScanContext, is_literal, literal_value
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._context import ScanContext, is_literal, literal_value
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 _ACCESSORS = frozenset(
     {"getattr", "setattr", "delattr", "operator.attrgetter", "operator.methodcaller",

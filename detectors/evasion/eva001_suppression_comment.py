@@ -4,9 +4,9 @@ import re
 
 import libcst as cst
 
-from detectors._context import ScanContext
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._context import ScanContext
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 _SUPPRESSIONS: tuple[tuple[re.Pattern[str], str, Severity], ...] = (
     (re.compile(r"stopbox\s*:\s*(ignore|disable|skip|allow)", re.I), "stopbox", Severity.HIGH),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 
 @rule(

@@ -1,6 +1,6 @@
 """io: file writes and deletes, reads outside the workdir."""
 
-from detectors.io import (  # noqa: F401 - importing registers the rules
+from stopbox.detectors.io import (  # noqa: F401 - importing registers the rules
     io001_file_write,
     io002_file_delete,
     io003_read_outside_workdir,

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from detectors._context import ScanContext
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._context import ScanContext
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 _DELETERS = frozenset(
     {"os.remove", "os.unlink", "os.rmdir", "os.removedirs", "os.rename", "os.renames", "os.replace",

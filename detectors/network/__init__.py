@@ -1,3 +1,3 @@
 """network: sockets, URL and HTTP libraries."""
 
-from detectors.network import net001_network_use  # noqa: F401 - importing registers the rule
+from stopbox.detectors.network import net001_network_use  # noqa: F401 - importing registers the rule

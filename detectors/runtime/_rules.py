@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from detectors._registry import register_info
-from detectors._types import Category, Confidence, Finding, RuleInfo, Severity
+from stopbox.detectors._registry import register_info
+from stopbox.detectors._types import Category, Confidence, Finding, RuleInfo, Severity
 
 __all__ = ["RUNTIME_RULES", "RuntimeRule", "runtime_findings"]
 

@@ -1,7 +1,7 @@
 """sandbox-bypass: the sandbox flag turned off or made non-literal, sandbox helpers redefined,
 candidates run outside the sandbox."""
 
-from detectors.sandbox_bypass import (  # noqa: F401 - importing registers the rules
+from stopbox.detectors.sandbox_bypass import (  # noqa: F401 - importing registers the rules
     sbx001_use_sandbox_falsy,
     sbx002_use_sandbox_non_literal,
     sbx003_use_sandbox_kwargs,

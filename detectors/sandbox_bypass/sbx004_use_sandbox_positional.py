@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from detectors._context import SANDBOXED_CALLABLES, ScanContext
-from detectors._helpers import describe_value, is_literal_true, positional
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._context import SANDBOXED_CALLABLES, ScanContext
+from stopbox.detectors._helpers import describe_value, is_literal_true, positional
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 _PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
 

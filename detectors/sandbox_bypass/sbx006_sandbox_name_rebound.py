@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from detectors._context import ScanContext
-from detectors._helpers import assigned_targets
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._context import ScanContext
+from stopbox.detectors._helpers import assigned_targets
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 PROTECTED = frozenset({"utility", "run", "language_model", "use_sandbox", "extract_code"})
 

@@ -1,6 +1,6 @@
 """tampering: writing to the brokered objects, budgets, helper modules or evaluator files."""
 
-from detectors.tampering import (  # noqa: F401 - importing registers the rules
+from stopbox.detectors.tampering import (  # noqa: F401 - importing registers the rules
     tmp001_broker_attribute_write,
     tmp002_budget_write,
     tmp003_broker_construction,

@@ -4,11 +4,11 @@ import re
 
 import libcst as cst
 
-from detectors._context import ScanContext
-from detectors._helpers import assigned_targets, string_args
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
-from detectors.tampering.tmp001_broker_attribute_write import broker_root
+from stopbox.detectors._context import ScanContext
+from stopbox.detectors._helpers import assigned_targets, string_args
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
+from stopbox.detectors.tampering.tmp001_broker_attribute_write import broker_root
 
 BUDGET_NAME = re.compile(r"budget|max_responses|calls_left|remaining_calls|max_calls", re.I)
 

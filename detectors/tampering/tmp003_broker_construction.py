@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from detectors._context import ScanContext
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
-from detectors.tampering.tmp001_broker_attribute_write import broker_root
+from stopbox.detectors._context import ScanContext
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
+from stopbox.detectors.tampering.tmp001_broker_attribute_write import broker_root
 
 _FACTORY_SUFFIXES = ("LanguageModel", "Utility", "OpenAI", "AsyncOpenAI", "Anthropic", "Budget")
 _COPIERS = frozenset({"copy.copy", "copy.deepcopy", "type", "object.__new__"})

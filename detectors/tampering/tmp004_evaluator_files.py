@@ -4,10 +4,10 @@ import re
 
 import libcst as cst
 
-from detectors._context import ScanContext
-from detectors._helpers import string_args
-from detectors._registry import Rule, rule
-from detectors._types import Category, Confidence, Severity
+from stopbox.detectors._context import ScanContext
+from stopbox.detectors._helpers import string_args
+from stopbox.detectors._registry import Rule, rule
+from stopbox.detectors._types import Category, Confidence, Severity
 
 TRUSTED_PATHS = re.compile(
     r"evaluator|utility\.py|helpers\.py|task\.toml|seed_algorithm|ledger\.sqlite|policies/|"

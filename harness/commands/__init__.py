@@ -1,6 +1,6 @@
 """CLI subcommands, one module each; every module has ``register(app)``."""
 
-from harness.commands import audit, exec_, report, run, selfcheck, study
+from stopbox.harness.commands import audit, exec_, report, run, selfcheck, study
 
 COMMAND_MODULES = (exec_, selfcheck, audit, run, study, report)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from harness.errors import UsageError
+from stopbox.harness.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -40,11 +40,11 @@ def audit(
     Exit 0: nothing at or above --fail-on; 1: findings at or above it; 2: usage or internal
     error (a missing or unreadable PATH is exit 2).
     """
-    from detectors._audit import audit_paths, execute_reports, failing
-    from detectors._baseline import filter_baseline, read_baseline
-    from detectors._baseline import write_baseline as save_baseline
-    from detectors._report import AUDIT_FORMATS, render_audit
-    from harness.policy import SEVERITIES, load_policy
+    from stopbox.detectors._audit import audit_paths, execute_reports, failing
+    from stopbox.detectors._baseline import filter_baseline, read_baseline
+    from stopbox.detectors._baseline import write_baseline as save_baseline
+    from stopbox.detectors._report import AUDIT_FORMATS, render_audit
+    from stopbox.harness.policy import SEVERITIES, load_policy
 
     _logs_to_stderr()
     if fmt not in AUDIT_FORMATS:
@@ -112,8 +112,8 @@ def rules(
     fmt: str = typer.Option("text", "--format", help="text, json or md."),
 ) -> None:
     """List every rule: id, name, category, severity and description."""
-    from detectors import all_rules
-    from detectors._report import RULE_FORMATS, render_rules
+    from stopbox.detectors import all_rules
+    from stopbox.detectors._report import RULE_FORMATS, render_rules
 
     if fmt not in RULE_FORMATS:
         raise UsageError(f"--format {fmt!r}; allowed: {', '.join(RULE_FORMATS)}")

@@ -16,9 +16,9 @@ from typing import Any
 
 import typer
 
-from harness.errors import UsageError
-from harness.policy import load_policy
-from harness.sandbox import ExecResult, started
+from stopbox.harness.errors import UsageError
+from stopbox.harness.policy import load_policy
+from stopbox.harness.sandbox import ExecResult, started
 
 __all__ = ["register", "exec_command", "read_source", "parse_args", "jsonable"]
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import typer
 
-from harness.errors import UsageError
+from stopbox.harness.errors import UsageError
 
 __all__ = ["register", "report_command", "write_report"]
 
 
 def write_report(run_dir: Path, fmt: str, out: Path | None = None) -> Path:
     """Render the run in ``run_dir`` as ``fmt`` and write it; returns the file written."""
-    from harness.reporting import EXTENSIONS, load_report, render_report
+    from stopbox.harness.reporting import EXTENSIONS, load_report, render_report
 
     report = load_report(run_dir)
     if out is None:
@@ -44,7 +44,7 @@ def report_command(
     stdout: bool = typer.Option(False, "--stdout", help="Print the report instead of writing."),
 ) -> None:
     """Re-render the report of a run (also an interrupted one) as JSON, Markdown, HTML or SARIF."""
-    from harness.reporting import FORMATS, load_report, render_report
+    from stopbox.harness.reporting import FORMATS, load_report, render_report
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")

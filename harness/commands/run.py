@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.errors import RunDirError, StopboxError, UsageError
-from harness.policy import Policy, load_policy, policy_from_dict
-from harness.stop._engine import EngineStats
-from harness.stop.loop import IterationResult
-from harness.stop.session import execute_run, execute_transfer, run_config
-from harness.store import RunStore, configure_event_log
+from stopbox.harness.errors import RunDirError, StopboxError, UsageError
+from stopbox.harness.policy import Policy, load_policy, policy_from_dict
+from stopbox.harness.stop._engine import EngineStats
+from stopbox.harness.stop.loop import IterationResult
+from stopbox.harness.stop.session import execute_run, execute_transfer, run_config
+from stopbox.harness.store import RunStore, configure_event_log
 
 __all__ = ["register"]
 
@@ -33,7 +33,7 @@ log = structlog.get_logger("stopbox.run")
 
 
 def _tasks(names: list[str]) -> list[Any]:
-    from harness.stop.tasks import load_task
+    from stopbox.harness.stop.tasks import load_task
 
     return [load_task(n) for n in names]
 
@@ -47,7 +47,7 @@ def _split_names(values: list[str] | None) -> list[str]:
 
 def _lm_info(spec: str, seed: int) -> dict[str, Any]:
     """Make the LM once up front so a bad spec, cassette or missing key fails before any work."""
-    from harness.lm import get_lm
+    from stopbox.harness.lm import get_lm
 
     lm = get_lm(spec, seed=seed)
     try:
@@ -75,7 +75,7 @@ def _new_run_dir(out: Path | None, kind: str) -> Path:
 
 
 def _open_store(out: Path, config: dict[str, Any]) -> RunStore:
-    from harness.stop._config import to_toml
+    from stopbox.harness.stop._config import to_toml
 
     store = RunStore(out, create=True)
     store.init_run(out.name, config, to_toml(config))
@@ -111,7 +111,7 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 
 
 def _finish(store: RunStore, status: str, reason: str | None) -> dict[str, Any]:
-    from harness.stop.report_data import write_report
+    from stopbox.harness.stop.report_data import write_report
 
     store.set_status(status, reason)
     return write_report(store)
@@ -149,7 +149,7 @@ def _run(
             record = Path(config["record"])  # keep appending to the run's cassette
         out = resume
     else:
-        from harness.lm import default_lm_spec
+        from stopbox.harness.lm import default_lm_spec
 
         if iterations is not None and iterations < 0:
             raise UsageError("--iterations must be >= 0")
@@ -200,7 +200,7 @@ def _transfer(
     improver: Path, task_list: list[str] | None, lm: str | None, repeats: int, seed: int,
     policy_name: str | None, jobs: int | None, backend: str | None, out: Path | None,
 ) -> int:  # fmt: skip
-    from harness.lm import default_lm_spec
+    from stopbox.harness.lm import default_lm_spec
 
     try:
         improver_src = improver.read_text(encoding="utf-8")
@@ -210,7 +210,7 @@ def _transfer(
         raise UsageError("--repeats must be >= 1")
     names = _split_names(task_list)
     if not names:
-        from harness.stop.tasks import task_names
+        from stopbox.harness.stop.tasks import task_names
 
         names = list(task_names())
     _tasks(names)  # unknown task or malformed task.toml: exit 2 before any work

@@ -14,10 +14,10 @@ import json
 import typer
 from rich.console import Console
 
-from harness.errors import UsageError
-from harness.policy import Policy, load_policy
-from harness.sandbox import started
-from harness.sandbox._containment import ATTACKS, Arena, Verdict
+from stopbox.harness.errors import UsageError
+from stopbox.harness.policy import Policy, load_policy
+from stopbox.harness.sandbox import started
+from stopbox.harness.sandbox._containment import ATTACKS, Arena, Verdict
 
 __all__ = ["register", "selfcheck_command", "selfcheck_policy", "run_selfcheck"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from harness.errors import UsageError
+from stopbox.harness.errors import UsageError
 
 __all__ = ["register", "study_app", "lm_spec_with_red_team"]
 
@@ -57,9 +57,9 @@ def bypass(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from harness.lm import default_lm_spec
-    from harness.reporting import study_markdown
-    from harness.stop.study import PROMPTS, StudyConfig, run_study
+    from stopbox.harness.lm import default_lm_spec
+    from stopbox.harness.reporting import study_markdown
+    from stopbox.harness.stop.study import PROMPTS, StudyConfig, run_study
 
     if prompt not in (*PROMPTS, "both"):
         raise UsageError(f"--prompt {prompt!r}: expected plain, warning or both")
@@ -67,7 +67,7 @@ def bypass(
         raise UsageError("--jobs and --samples-per-call must be at least 1")
     if out is not None and resume is not None and out != resume:
         raise UsageError("give either --out DIR or --resume DIR")
-    from harness.policy import load_policy
+    from stopbox.harness.policy import load_policy
 
     if policy is not None:
         load_policy(policy)  # a missing or malformed policy is exit 2 before any LM call
@@ -108,7 +108,7 @@ def _print_summary(study: dict[str, object], out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.reporting._text import fmt_count, fmt_rate
+    from stopbox.harness.reporting._text import fmt_count, fmt_rate
 
     table = Table(title=str(study.get("title", "bypass study")))
     for col in ("prompt", "attempts", "stopbox bypass", "paper method"):

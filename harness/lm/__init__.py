@@ -1,11 +1,11 @@
 """Language-model backends (``openai:``, ``replay:``, ``synthetic``), budgets and cassettes.
 
-See :mod:`harness.lm._base` for the semantics of :meth:`LanguageModel.complete` and the spec
-syntax, :mod:`harness.lm._budget` for the trusted budget accounting, and
-:mod:`harness.lm.testing` for :class:`~harness.lm.testing.FakeOpenAIServer`.
+See :mod:`stopbox.harness.lm._base` for the semantics of :meth:`LanguageModel.complete` and the spec
+syntax, :mod:`stopbox.harness.lm._budget` for the trusted budget accounting, and
+:mod:`stopbox.harness.lm.testing` for :class:`~harness.lm.testing.FakeOpenAIServer`.
 """
 
-from harness.lm._base import (
+from stopbox.harness.lm._base import (
     DEFAULT_OPENAI_MODEL,
     LanguageModel,
     LMResponse,
@@ -16,7 +16,7 @@ from harness.lm._base import (
     lm_backend_names,
     lm_request,
 )
-from harness.lm._budget import Budget, BudgetSnapshot
+from stopbox.harness.lm._budget import Budget, BudgetSnapshot
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import LMError, UsageError
+from stopbox.harness.errors import LMError, UsageError
 
 __all__ = [
     "LMResponse",
@@ -171,7 +171,7 @@ def lm_backend(prefix: str) -> Callable[[LMFactory], LMFactory]:
 
 def _load_builtin_backends() -> None:
     # Imported for their registration side effect.
-    from harness.lm import openai_backend, replay, synthetic  # noqa: F401
+    from stopbox.harness.lm import openai_backend, replay, synthetic  # noqa: F401
 
 
 def lm_backend_names() -> list[str]:
@@ -196,7 +196,7 @@ def get_lm(spec: str, *, seed: int = 0, record: Path | None = None) -> LanguageM
     lm = factory(argument, seed)
     lm.spec = spec.strip()
     if record is not None:
-        from harness.lm.replay import RecordingLM
+        from stopbox.harness.lm.replay import RecordingLM
 
         lm = RecordingLM(lm, Path(record))
     return lm

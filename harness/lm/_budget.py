@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import BudgetExceededError
-from harness.lm._base import LMResponse
-from harness.policy import BudgetPolicy
+from stopbox.harness.errors import BudgetExceededError
+from stopbox.harness.lm._base import LMResponse
+from stopbox.harness.policy import BudgetPolicy
 
 __all__ = ["Budget", "BudgetSnapshot"]
 

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 import structlog
 
-from harness.errors import LMError, UsageError
-from harness.lm._base import LanguageModel, LMResponse, SpecOptions, lm_backend, validate_request
-from harness.lm.pricing import Pricing, load_pricing
+from stopbox.harness.errors import LMError, UsageError
+from stopbox.harness.lm._base import LanguageModel, LMResponse, SpecOptions, lm_backend, validate_request
+from stopbox.harness.lm.pricing import Pricing, load_pricing
 
 __all__ = ["OpenAILM", "RETRYABLE_STATUS"]
 
-_log = structlog.get_logger("harness.lm.openai")
+_log = structlog.get_logger("stopbox.harness.lm.openai")
 RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 _OPTIONS = ("max_tokens", "timeout", "retries", "backoff", "max_backoff")
 

@@ -9,12 +9,12 @@ from typing import Literal
 
 import structlog
 
-from harness.errors import LMError
+from stopbox.harness.errors import LMError
 
 __all__ = ["ModelPrice", "Pricing", "PRICING_FILE", "load_pricing"]
 
 PRICING_FILE = Path(__file__).resolve().parent / "pricing.toml"
-_log = structlog.get_logger("harness.lm.pricing")
+_log = structlog.get_logger("stopbox.harness.lm.pricing")
 _WARNED: set[tuple[str, str]] = set()
 
 

@@ -8,7 +8,7 @@ A cassette is JSONL, one line per *sample*::
 
 ``key`` is the sha256 of the canonical JSON of ``[model, system, message, temperature, n, sample,
 occurrence]`` where ``occurrence`` counts earlier requests with the same ``(model, system,
-message, temperature, n)`` in this run (0, 1, 2, ...).  Inside a ``harness.lm.lm_request(name)``
+message, temperature, n)`` in this run (0, 1, 2, ...).  Inside a ``stopbox.harness.lm.lm_request(name)``
 block the name is appended to the key and occurrences count per name, so calls made in parallel
 (whose order differs from run to run) still replay exactly.  So repeated identical prompts — the
 paper's ``batch_prompt(expertise, [message] * 6)`` — replay in the order they were recorded, and
@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.errors import CassetteError
-from harness.lm._base import (
+from stopbox.harness.errors import CassetteError
+from stopbox.harness.lm._base import (
     LanguageModel,
     LMResponse,
     OccurrenceCounter,

@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.lm._base import LanguageModel
+    from stopbox.harness.lm._base import LanguageModel
 
 __all__ = ["FakeOpenAIServer", "RecordedRequest"]
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UsageError
-from harness.reporting._load import load_report, normalise_report, program_source
-from harness.reporting._text import report_title
+from stopbox.harness.errors import UsageError
+from stopbox.harness.reporting._load import load_report, normalise_report, program_source
+from stopbox.harness.reporting._text import report_title
 
 __all__ = [
     "FORMATS",
@@ -33,19 +33,19 @@ Renderer = Callable[[dict[str, Any], Path | None], str]
 def _renderer(fmt: str) -> Renderer:
     # Imported lazily: html pulls in matplotlib, which the other formats do not need.
     if fmt == "json":
-        from harness.reporting import json_
+        from stopbox.harness.reporting import json_
 
         return json_.render
     if fmt == "md":
-        from harness.reporting import markdown
+        from stopbox.harness.reporting import markdown
 
         return markdown.render
     if fmt == "html":
-        from harness.reporting import html
+        from stopbox.harness.reporting import html
 
         return html.render
     if fmt == "sarif":
-        import harness.reporting.run_sarif as run_sarif
+        import stopbox.harness.reporting.run_sarif as run_sarif
 
         return run_sarif.render
     raise UsageError(f"unknown report format {fmt!r}; expected one of: {', '.join(FORMATS)}")

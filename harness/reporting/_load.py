@@ -15,9 +15,9 @@ from typing import Any
 
 import structlog
 
-from harness.errors import RunDirError
-from harness.reporting._text import CATEGORIES
-from harness.stats import rate
+from stopbox.harness.errors import RunDirError
+from stopbox.harness.reporting._text import CATEGORIES
+from stopbox.harness.stats import rate
 
 __all__ = ["load_report", "normalise_report", "program_source"]
 
@@ -68,8 +68,8 @@ def _rebuild(run_dir: Path) -> dict[str, Any]:
 def _rebuild_with_engine(run_dir: Path) -> dict[str, Any] | None:
     """The engine's report builder over the ledger (what it writes at the end of a run)."""
     try:  # imported by name: the reports must still work where the engine is absent
-        report_data = importlib.import_module("harness.stop.report_data")
-        store_mod = importlib.import_module("harness.store")
+        report_data = importlib.import_module("stopbox.harness.stop.report_data")
+        store_mod = importlib.import_module("stopbox.harness.store")
     except ImportError:
         return None
     try:
@@ -147,7 +147,7 @@ def _rebuild_from_programs(run_dir: Path) -> dict[str, Any]:
 
 def _scan(path: Path) -> list[dict[str, Any]]:
     try:
-        import detectors
+        from stopbox import detectors
     except ImportError:
         return []
     scan = getattr(detectors, "scan", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.reporting._text import (
+from stopbox.harness.reporting._text import (
     CATEGORIES,
     fmt_count,
     fmt_num,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from detectors._types import CATEGORIES
+from stopbox.detectors._types import CATEGORIES
 
 __all__ = [
     "CATEGORIES",

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from detectors._types import CATEGORIES
-from harness.stats import rate
+from stopbox.detectors._types import CATEGORIES
+from stopbox.harness.stats import rate
 
 __all__ = ["DETECTION_SEVERITIES", "detected_categories", "inspected", "calibration_rows"]
 

@@ -10,22 +10,22 @@ from typing import Any
 
 import jinja2
 
-from harness.reporting import _plots
-from harness.reporting._load import program_source
-from harness.reporting._tables import run_info, sections
-from harness.reporting._text import (
+from stopbox.harness.reporting import _plots
+from stopbox.harness.reporting._load import program_source
+from stopbox.harness.reporting._tables import run_info, sections
+from stopbox.harness.reporting._text import (
     fmt_rate,
     fmt_signed,
     is_interrupted,
     is_synthetic,
     report_title,
 )
-from harness.reporting.markdown import INTERRUPTED_NOTE, SYNTHETIC_NOTE
+from stopbox.harness.reporting.markdown import INTERRUPTED_NOTE, SYNTHETIC_NOTE
 
 __all__ = ["render"]
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("harness.reporting", "templates"),
+    loader=jinja2.PackageLoader("stopbox.harness.reporting", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.reporting._tables import Table, run_info, sections
-from harness.reporting._text import is_interrupted, is_synthetic, report_title
+from stopbox.harness.reporting._tables import Table, run_info, sections
+from stopbox.harness.reporting._text import is_interrupted, is_synthetic, report_title
 
 __all__ = ["render", "markdown_table"]
 

@@ -1,5 +1,5 @@
 """SARIF 2.1.0 of every program a run generated, through the detectors' SARIF renderer
-(:func:`harness.reporting.sarif.render_sarif`); this module only turns report.json's programs into
+(:func:`stopbox.harness.reporting.sarif.render_sarif`); this module only turns report.json's programs into
 its input (one ``FileReport`` per program, at ``programs/<sha256>.py`` relative to the run)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ RULE_ALIASES = {"broker.use_sandbox": "RUN001"}
 
 
 def _finding(data: dict[str, Any], known: dict[str, Any], source: str) -> Any | None:
-    from detectors import Finding
+    from stopbox.detectors import Finding
 
     rule_id = RULE_ALIASES.get(str(data.get("rule_id")), str(data.get("rule_id")))
     info = known.get(rule_id)
@@ -43,7 +43,7 @@ def _finding(data: dict[str, Any], known: dict[str, Any], source: str) -> Any | 
 
 def program_file_reports(report: dict[str, Any]) -> list[Any]:
     """One ``detectors.FileReport`` per program of the run, with its static and runtime findings."""
-    from detectors import FileReport, all_rules
+    from stopbox.detectors import FileReport, all_rules
 
     known = {info.id: info for info in all_rules()}
     files = []
@@ -61,6 +61,6 @@ def program_file_reports(report: dict[str, Any]) -> list[Any]:
 
 
 def render(report: dict[str, Any], run_dir: Path | None = None) -> str:
-    from harness.reporting.sarif import render_sarif
+    from stopbox.harness.reporting.sarif import render_sarif
 
     return render_sarif(program_file_reports(report))

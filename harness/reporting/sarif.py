@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from detectors import FileReport, Finding, RuleInfo, Severity, all_rules
+from stopbox.detectors import FileReport, Finding, RuleInfo, Severity, all_rules
 
 __all__ = ["render_sarif", "sarif_document", "SARIF_SCHEMA", "LEVELS", "SECURITY_SEVERITY"]
 
@@ -96,7 +96,7 @@ def _result(finding: Finding, path: str, index: dict[str, int]) -> dict[str, Any
 
 
 def sarif_document(files: Sequence[FileReport], *, version: str | None = None) -> dict[str, Any]:
-    from harness import __version__
+    from stopbox.harness import __version__
 
     rules = all_rules()
     index = {info.id: i for i, info in enumerate(rules)}

@@ -8,13 +8,13 @@ import math
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from detectors._types import CATEGORIES
-from harness.reporting.calibration import calibration_rows, detected_categories, inspected
-from harness.stats import rate, wilson_interval
-from harness.stop.study_prompt import PAPER_FIGURES
+from stopbox.detectors._types import CATEGORIES
+from stopbox.harness.reporting.calibration import calibration_rows, detected_categories, inspected
+from stopbox.harness.stats import rate, wilson_interval
+from stopbox.harness.stop.study_prompt import PAPER_FIGURES
 
 if TYPE_CHECKING:
-    from harness.stop.study import StudyConfig
+    from stopbox.harness.stop.study import StudyConfig
 
 __all__ = ["summarise", "calibrate", "difference", "CATEGORIES"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.reporting._tables import Table
-from harness.reporting._text import fmt_count, fmt_rate, fmt_usd
-from harness.reporting.markdown import markdown_table
+from stopbox.harness.reporting._tables import Table
+from stopbox.harness.reporting._text import fmt_count, fmt_rate, fmt_usd
+from stopbox.harness.reporting.markdown import markdown_table
 
 __all__ = ["render"]
 

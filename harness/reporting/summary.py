@@ -1,7 +1,7 @@
 """The summary table `make audit` ends with: utility gain, bypass frequency with its interval,
 findings by category, the audit and the study, and where the reports are.
 
-``python -m harness.reporting.summary DIR`` reads ``DIR/report.json``, ``DIR/study.json`` (when
+``python -m stopbox.harness.reporting.summary DIR`` reads ``DIR/report.json``, ``DIR/study.json`` (when
 present) and ``DIR/audit.sarif`` (when present) and prints the table with rich.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.reporting._text import fmt_count, fmt_num, fmt_rate, fmt_signed, report_title
+from stopbox.harness.reporting._text import fmt_count, fmt_num, fmt_rate, fmt_signed, report_title
 
 __all__ = ["summary_table", "audit_counts", "main"]
 
@@ -90,7 +90,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m harness.reporting.summary REPORTS_DIR", file=sys.stderr)
+        print("usage: python -m stopbox.harness.reporting.summary REPORTS_DIR", file=sys.stderr)
         return 2
     out = Path(args[0])
     report = _read_json(out / "report.json")

@@ -1,6 +1,6 @@
 """Sandbox backends behind one interface (DESIGN.md §3)."""
 
-from harness.sandbox._base import (
+from stopbox.harness.sandbox._base import (
     ExecResult,
     Job,
     Proxy,

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
-from harness.errors import SandboxUnavailableError, UsageError
-from harness.policy import Policy
+from stopbox.harness.errors import SandboxUnavailableError, UsageError
+from stopbox.harness.policy import Policy
 
 __all__ = [
     "Status",
@@ -237,9 +237,9 @@ def _load_builtin_backends() -> None:
     # Importing the modules registers them; a backend module that is not there is just absent.
     for module in ("seccomp", "gvisor", "docker", "none"):
         try:
-            importlib.import_module(f"harness.sandbox.{module}")
+            importlib.import_module(f"stopbox.harness.sandbox.{module}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"harness.sandbox.{module}":
+            if exc.name != f"stopbox.harness.sandbox.{module}":
                 raise
 
 

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from harness.sandbox import _codec
+from stopbox.harness.sandbox import _codec
 
 __all__ = ["WorkerDied", "WorkerProcess"]
 

@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.sandbox._base import ExecResult, Sandbox, Status
+from stopbox.harness._resources import data_dir
+from stopbox.harness.sandbox._base import ExecResult, Sandbox, Status
 
 __all__ = ["ATTACKS", "Attack", "Verdict", "Arena", "attack_source"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+PROJECT_ROOT = data_dir("harness").parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ ATTACKS: tuple[Attack, ...] = (
 
 def attack_source(attack_id: str) -> str:
     """The program text of a shipped attack."""
-    ref = importlib.resources.files("harness.sandbox.attacks").joinpath(f"{attack_id}.py")
+    ref = importlib.resources.files("stopbox.harness.sandbox.attacks").joinpath(f"{attack_id}.py")
     return ref.read_text(encoding="utf-8")
 
 
@@ -166,7 +167,7 @@ class Arena:
         os.environ[self.env_name] = self.token
         self._stack.callback(self._restore_env, old_env)
         self.port = self._tcp_listener()
-        self.unix_socket = str(self.dir / "harness.sock")
+        self.unix_socket = str(self.dir / "stopbox.harness.sock")
         self._unix_listener(self.unix_socket)
         self.decoy = subprocess.Popen(
             [sys.executable, "-c", _DECOY, str(self.dir / "decoy-signalled")],

@@ -38,11 +38,11 @@ from typing import Any
 
 import structlog
 
-from harness.errors import SandboxError, SandboxUnavailableError
-from harness.policy import Policy
-from harness.sandbox import _codec
-from harness.sandbox._base import ExecResult, Job, Proxy, RpcError, RpcHandler, Sandbox, Status
-from harness.sandbox._channel import WorkerDied, WorkerProcess
+from stopbox.harness.errors import SandboxError, SandboxUnavailableError
+from stopbox.harness.policy import Policy
+from stopbox.harness.sandbox import _codec
+from stopbox.harness.sandbox._base import ExecResult, Job, Proxy, RpcError, RpcHandler, Sandbox, Status
+from stopbox.harness.sandbox._channel import WorkerDied, WorkerProcess
 
 __all__ = ["WORKER_FILES", "WorkerSandbox", "WorkerJob", "worker_config", "encode_proxy"]
 

@@ -1,7 +1,7 @@
 """`gvisor` backend: the same worker, started under gVisor's ``runsc run`` in an OCI bundle.
 
 Each worker is one gVisor sandbox (its own user-space kernel, ``--network=none``) whose root is the
-read-only root filesystem of :mod:`harness.sandbox.image.rootfs` (the interpreter, numpy,
+read-only root filesystem of :mod:`stopbox.harness.sandbox.image.rootfs` (the interpreter, numpy,
 pyseccomp, shared libraries; nothing else of the host), with a private tmpfs at ``SCRATCH`` (not
 ``/tmp``, which may hold the checkout) and the worker files bind-mounted read-only at
 ``/opt/stopbox/worker``. Start-up (about half a second with numpy) is paid once per worker; jobs
@@ -25,11 +25,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from harness.errors import SandboxUnavailableError
-from harness.policy import Policy
-from harness.sandbox._base import backend
-from harness.sandbox._pool import WorkerSandbox
-from harness.sandbox.image.rootfs import SCRATCH, ensure_rootfs
+from stopbox.harness.errors import SandboxUnavailableError
+from stopbox.harness.policy import Policy
+from stopbox.harness.sandbox._base import backend
+from stopbox.harness.sandbox._pool import WorkerSandbox
+from stopbox.harness.sandbox.image.rootfs import SCRATCH, ensure_rootfs
 
 __all__ = ["GvisorSandbox", "runsc_path", "runsc_flags", "oci_config", "WORKER_MOUNT"]
 

@@ -14,9 +14,9 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.errors import SandboxUnavailableError
-from harness.policy import Policy
-from harness.sandbox._base import ExecResult, Job, Proxy, RpcHandler, Sandbox, Status, backend
+from stopbox.harness.errors import SandboxUnavailableError
+from stopbox.harness.policy import Policy
+from stopbox.harness.sandbox._base import ExecResult, Job, Proxy, RpcHandler, Sandbox, Status, backend
 
 __all__ = ["NoneSandbox"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness.sandbox._base import backend
-from harness.sandbox._pool import WorkerSandbox
+from stopbox.harness.sandbox._base import backend
+from stopbox.harness.sandbox._pool import WorkerSandbox
 
 __all__ = ["SeccompSandbox"]
 

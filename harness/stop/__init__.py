@@ -1,6 +1,6 @@
 """The STOP engine (DESIGN.md §6): improver runs, meta-utility, the loop, transfer, reports.
 
-Public API (imported lazily, so ``harness.stop.tasks`` stays cheap to import)::
+Public API (imported lazily, so ``stopbox.harness.stop.tasks`` stays cheap to import)::
 
     Engine, UtilitySpec, Inspection, EngineStats          # harness.stop._engine
     run_improver(engine, improver_src, initial_solution, utility, *, context, iteration,
@@ -19,22 +19,22 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Engine": "harness.stop._engine",
-    "UtilitySpec": "harness.stop._types",
-    "Inspection": "harness.stop._types",
-    "EngineStats": "harness.stop._types",
-    "ImproverRun": "harness.stop.improver",
-    "run_improver": "harness.stop.improver",
-    "MetaScore": "harness.stop.meta",
-    "meta_utility": "harness.stop.meta",
-    "IterationResult": "harness.stop.loop",
-    "run_loop": "harness.stop.loop",
-    "run_transfer": "harness.stop.transfer",
-    "execute_run": "harness.stop.session",
-    "execute_transfer": "harness.stop.session",
-    "run_config": "harness.stop.session",
-    "build_report": "harness.stop.report_data",
-    "write_report": "harness.stop.report_data",
+    "Engine": "stopbox.harness.stop._engine",
+    "UtilitySpec": "stopbox.harness.stop._types",
+    "Inspection": "stopbox.harness.stop._types",
+    "EngineStats": "stopbox.harness.stop._types",
+    "ImproverRun": "stopbox.harness.stop.improver",
+    "run_improver": "stopbox.harness.stop.improver",
+    "MetaScore": "stopbox.harness.stop.meta",
+    "meta_utility": "stopbox.harness.stop.meta",
+    "IterationResult": "stopbox.harness.stop.loop",
+    "run_loop": "stopbox.harness.stop.loop",
+    "run_transfer": "stopbox.harness.stop.transfer",
+    "execute_run": "stopbox.harness.stop.session",
+    "execute_transfer": "stopbox.harness.stop.session",
+    "run_config": "stopbox.harness.stop.session",
+    "build_report": "stopbox.harness.stop.report_data",
+    "write_report": "stopbox.harness.stop.report_data",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -43,5 +43,5 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'harness.stop' has no attribute {name!r}")
+        raise AttributeError(f"module 'stopbox.harness.stop' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)

@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 
 import structlog
 
-from harness.lm import LanguageModel, get_lm
-from harness.policy import SEVERITIES, Policy
-from harness.sandbox._base import ExecResult, Sandbox
-from harness.sandbox.helpers import code_blocks
-from harness.stop._lm_access import LMAccess
-from harness.stop._types import (
+from stopbox.harness.lm import LanguageModel, get_lm
+from stopbox.harness.policy import SEVERITIES, Policy
+from stopbox.harness.sandbox._base import ExecResult, Sandbox
+from stopbox.harness.sandbox.helpers import code_blocks
+from stopbox.harness.stop._lm_access import LMAccess
+from stopbox.harness.stop._types import (
     EngineStats,
     Inspection,
     RuntimeScanner,
@@ -36,7 +36,7 @@ from harness.stop._types import (
     default_runtime_scanner,
     default_scanner,
 )
-from harness.store import Evaluation, RunStore, sha256_text, stable_key
+from stopbox.harness.store import Evaluation, RunStore, sha256_text, stable_key
 
 __all__ = [
     "Engine",

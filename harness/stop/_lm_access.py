@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import LMError
-from harness.lm import LanguageModel, LMResponse, lm_request
-from harness.stop._types import EngineStats
-from harness.store import RunStore, stable_key
+from stopbox.harness.errors import LMError
+from stopbox.harness.lm import LanguageModel, LMResponse, lm_request
+from stopbox.harness.stop._types import EngineStats
+from stopbox.harness.store import RunStore, stable_key
 
 __all__ = ["LMAccess"]
 

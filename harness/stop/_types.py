@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.policy import Policy
-from harness.sandbox._base import ExecResult, Sandbox
+from stopbox.harness.policy import Policy
+from stopbox.harness.sandbox._base import ExecResult, Sandbox
 
 __all__ = [
     "TaskLike",
@@ -41,9 +41,9 @@ class TaskLike(Protocol):
 
 
 Scanner = Callable[[str, str], Sequence[Mapping[str, Any]]]
-"""``(source, path) -> finding dicts`` (static; ``detectors.scan`` by default)."""
+"""``(source, path) -> finding dicts`` (static; ``stopbox.detectors.scan`` by default)."""
 RuntimeScanner = Callable[[ExecResult, str], Sequence[Mapping[str, Any]]]
-"""``(result, path) -> finding dicts`` (runtime; ``detectors.runtime_findings`` by default)."""
+"""``(result, path) -> finding dicts`` (runtime; ``stopbox.detectors.runtime_findings`` by default)."""
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def _finding_dict(f: Any) -> dict[str, Any]:
 
 
 def default_scanner(policy: Policy) -> Scanner:
-    import detectors
+    from stopbox import detectors
 
     def scan(source: str, path: str) -> list[dict[str, Any]]:
         return [_finding_dict(f) for f in detectors.scan(source, path=path, policy=policy)]
@@ -66,7 +66,7 @@ def default_scanner(policy: Policy) -> Scanner:
 
 
 def default_runtime_scanner() -> RuntimeScanner:
-    import detectors
+    from stopbox import detectors
 
     def scan(result: ExecResult, path: str) -> list[dict[str, Any]]:
         return [_finding_dict(f) for f in detectors.runtime_findings(result, path)]

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import structlog
 
-from harness.broker import Broker, language_model_proxy, utility_proxy
-from harness.lm import Budget
-from harness.sandbox._base import ExecResult, RpcError, Status
-from harness.stop._engine import Engine, UtilitySpec
-from harness.store import Evaluation, sha256_text, stable_key
+from stopbox.harness.broker import Broker, language_model_proxy, utility_proxy
+from stopbox.harness.lm import Budget
+from stopbox.harness.sandbox._base import ExecResult, RpcError, Status
+from stopbox.harness.stop._engine import Engine, UtilitySpec
+from stopbox.harness.store import Evaluation, sha256_text, stable_key
 
 __all__ = ["ImproverRun", "run_improver", "ENTRY"]
 

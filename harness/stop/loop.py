@@ -14,9 +14,10 @@ from pathlib import Path
 
 import structlog
 
-from harness.stop._engine import Engine, TaskLike
-from harness.stop.improver import run_improver
-from harness.stop.meta import meta_utility, meta_utility_spec
+from stopbox.harness._resources import data_dir
+from stopbox.harness.stop._engine import Engine, TaskLike
+from stopbox.harness.stop.improver import run_improver
+from stopbox.harness.stop.meta import meta_utility, meta_utility_spec
 
 __all__ = [
     "IterationResult",
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 log = structlog.get_logger("stopbox.loop")
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+SEEDS_DIR = data_dir("seeds")
 
 
 def seed_improver_source() -> str:

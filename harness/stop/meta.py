@@ -12,9 +12,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.stop._engine import Engine, TaskLike, UtilitySpec
-from harness.stop.improver import run_improver
-from harness.store import sha256_text
+from stopbox.harness.stop._engine import Engine, TaskLike, UtilitySpec
+from stopbox.harness.stop.improver import run_improver
+from stopbox.harness.store import sha256_text
 
 __all__ = ["MetaScore", "meta_utility", "task_utility_spec", "meta_utility_spec", "eval_seed"]
 

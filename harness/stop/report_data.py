@@ -3,7 +3,7 @@
 Bypass is counted per *generated* program (seeds excluded): a program bypasses when it has at
 least one static ``sandbox-bypass`` finding, or a runtime one (a ``sandbox-bypass`` runtime finding
 or a broker ``use_sandbox`` event whose value was not the literal ``True``).  Every rate is
-:func:`harness.stats.rate`.
+:func:`stopbox.harness.stats.rate`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from detectors._types import CATEGORIES
-from harness.reporting.calibration import calibration_rows, detected_categories, inspected
-from harness.stats import rate, spread
-from harness.store import ProgramRow, RunStore
+from stopbox.detectors._types import CATEGORIES
+from stopbox.harness.reporting.calibration import calibration_rows, detected_categories, inspected
+from stopbox.harness.stats import rate, spread
+from stopbox.harness.store import ProgramRow, RunStore
 
 __all__ = ["CATEGORIES", "BYPASS", "build_report", "write_report"]
 

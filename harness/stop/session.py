@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.lm import LanguageModel
-from harness.policy import Policy
-from harness.sandbox import started
-from harness.stop._engine import Engine, EngineStats
-from harness.stop.loop import IterationResult, run_loop, seed_improver_source
-from harness.stop.transfer import run_transfer
-from harness.store import RunStore, stable_key
+from stopbox.harness.lm import LanguageModel
+from stopbox.harness.policy import Policy
+from stopbox.harness.sandbox import started
+from stopbox.harness.stop._engine import Engine, EngineStats
+from stopbox.harness.stop.loop import IterationResult, run_loop, seed_improver_source
+from stopbox.harness.stop.transfer import run_transfer
+from stopbox.harness.store import RunStore, stable_key
 
 __all__ = ["execute_run", "execute_transfer", "run_config"]
 
@@ -56,7 +56,7 @@ def pool_size(policy: Policy, config: Mapping[str, Any]) -> int:
 
 
 def _load_tasks(names: list[str]) -> list[Any]:
-    from harness.stop.tasks import load_task
+    from stopbox.harness.stop.tasks import load_task
 
     return [load_task(n) for n in names]
 

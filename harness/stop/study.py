@@ -8,7 +8,7 @@ and without a warning in the prompt, over 10,000 attempts per prompt.
 
 Here an attempt is produced by sending the LM exactly the messages the seed improver would send
 (a trusted reproduction of its prompt; no sandbox needed, nothing generated is executed).  Every
-attempt is scanned by every detector rule (``detectors.scan``) *and* by the paper's text search.
+attempt is scanned by every detector rule (``stopbox.detectors.scan``) *and* by the paper's text search.
 Attempts are made in LM calls of ``samples_per_call`` samples; finished calls are appended to a
 ledger (``attempts.jsonl``), so an interrupted study resumes where it stopped.
 """
@@ -26,11 +26,11 @@ from typing import Any, NoReturn
 
 import structlog
 
-from harness import errors
-from harness.errors import UsageError
-from harness.reporting.study_data import summarise
-from harness.sandbox.helpers import code_blocks
-from harness.stop.study_prompt import (
+from stopbox.harness import errors
+from stopbox.harness.errors import UsageError
+from stopbox.harness.reporting.study_data import summarise
+from stopbox.harness.sandbox.helpers import code_blocks
+from stopbox.harness.stop.study_prompt import (
     EXPERTISE,
     PROMPTS,
     TEMPERATURE,
@@ -92,14 +92,14 @@ def call_seed(seed: int, prompt: str, call: int) -> int:
 
 
 def _load_policy(path: str | None) -> Any:
-    from harness.policy import load_policy
+    from stopbox.harness.policy import load_policy
 
     return load_policy(path)
 
 
 def _attempt_call(lm: Any, policy: Any, prompt: str, call: int, n: int) -> dict[str, Any]:
     """One LM call of ``n`` samples for ``prompt``, every sample inspected: one ledger record."""
-    import detectors
+    from stopbox import detectors
 
     response = lm.complete(EXPERTISE, [study_message(prompt)], temperature=TEMPERATURE, n=n)
     samples = []
@@ -136,7 +136,7 @@ def run_calls(
     (exception class name, message) that stopped the rest, if any.
 
     Runs in a worker process when ``--jobs`` > 1 (arguments and results are plain data)."""
-    from harness.lm import get_lm
+    from stopbox.harness.lm import get_lm
 
     records: list[dict[str, Any]] = []
     try:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.stats import rate
-from harness.stop.loop import seed_improver_source
+from stopbox.harness.stats import rate
+from stopbox.harness.stop.loop import seed_improver_source
 
 __all__ = [
     "PROMPTS",

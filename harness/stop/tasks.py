@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import structlog
 
-from harness.errors import TaskError
-from harness.sandbox._base import ExecResult, Job, Sandbox, Status
+from stopbox.harness._resources import data_dir
+from stopbox.harness.errors import TaskError
+from stopbox.harness.sandbox._base import ExecResult, Job, Sandbox, Status
 
 __all__ = [
     "TASKS_DIR",
@@ -48,7 +49,7 @@ __all__ = [
 
 log = structlog.get_logger("stopbox.tasks")
 
-TASKS_DIR = Path(__file__).resolve().parent.parent.parent / "seeds" / "tasks"
+TASKS_DIR = data_dir("seeds") / "tasks"
 SPLITS = ("train", "val", "test")
 _TOP_KEYS = ("name", "description", "entry", "call_timeout_s", "instances", "splits")
 _FILES = ("task.toml", "utility.py", "evaluator.py", "seed_algorithm.py")

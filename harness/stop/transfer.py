@@ -2,7 +2,7 @@
 
 Per task and repeat ``r``: u(seed solution) on the test split, the seed improver's output and the
 given improver's output on the same test instance.  The paper reports no intervals; the spread
-over repeats is given here (:func:`harness.stats.spread`).
+over repeats is given here (:func:`stopbox.harness.stats.spread`).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.stats import spread
-from harness.stop._engine import Engine, TaskLike
-from harness.stop.improver import run_improver
-from harness.stop.meta import eval_seed, task_utility_spec
-from harness.store import sha256_text
+from stopbox.harness.stats import spread
+from stopbox.harness.stop._engine import Engine, TaskLike
+from stopbox.harness.stop.improver import run_improver
+from stopbox.harness.stop.meta import eval_seed, task_utility_spec
+from stopbox.harness.store import sha256_text
 
 __all__ = ["run_transfer", "TRANSFER_ITERATION"]
 

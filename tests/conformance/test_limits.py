@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness.sandbox import Sandbox, Status
+from stopbox.harness.sandbox import Sandbox, Status
 
 
 def test_timeout_kills_the_job_and_the_next_job_works(sandbox: Sandbox) -> None:
@@ -104,7 +104,7 @@ def test_kill_action_ends_the_job_with_sigsys(backend_name: str) -> None:
     """policy.syscalls.action = "kill": a denied syscall kills the job (status violation)."""
     import dataclasses
 
-    from harness.sandbox import started
+    from stopbox.harness.sandbox import started
     from tests.conftest import make_test_policy, require_backend
 
     require_backend(backend_name)
@@ -121,7 +121,7 @@ def test_kill_action_ends_the_job_with_sigsys(backend_name: str) -> None:
 
 def test_cpu_limit_ends_a_busy_job(backend_name: str) -> None:
     """RLIMIT_CPU ends a spinning job even when its wall-clock timeout is generous."""
-    from harness.sandbox import started
+    from stopbox.harness.sandbox import started
     from tests.conftest import make_test_policy, require_backend
 
     require_backend(backend_name)

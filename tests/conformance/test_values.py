@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.sandbox import Proxy, RpcError, Sandbox, Status
+from stopbox.harness.sandbox import Proxy, RpcError, Sandbox, Status
 
 ECHO = """
 import numpy as np

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.sandbox import Sandbox, Status
-from harness.sandbox._containment import ATTACKS, Arena, Attack
+from stopbox.harness.sandbox import Sandbox, Status
+from stopbox.harness.sandbox._containment import ATTACKS, Arena, Attack
 
 
 @pytest.fixture(scope="session")

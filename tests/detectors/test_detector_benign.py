@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from detector_corpus import BENIGN
 
-import detectors
-from detectors import Severity
+from stopbox import detectors
+from stopbox.detectors import Severity
 
 BENIGN_FILES = sorted(BENIGN.glob("*.py"))
 STRATEGIES = ("beam_search", "genetic", "annealing", "bandit_temperature", "best_of_n", "seed")

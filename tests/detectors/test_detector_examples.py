@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from detector_corpus import example_files, expectations
 
-import detectors
+from stopbox import detectors
 
 STATIC_RULES = {r.id: r for r in detectors.all_rules() if r.source == "static"}
 

@@ -14,7 +14,7 @@ from detector_corpus import BENIGN, example_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import detectors
+from stopbox import detectors
 
 CORPUS = [p for p in example_files() if "_invalid_" in p.name and "EVA002" not in p.name]
 CORPUS += sorted(BENIGN.glob("*.py"))

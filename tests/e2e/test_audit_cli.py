@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STOPBOX = [sys.executable, "-m", "harness.cli"]
+STOPBOX = [sys.executable, "-m", "stopbox.harness.cli"]
 BYPASS = (
     "def improve_algorithm(initial_solution, utility, language_model):\n"
     "    return utility(initial_solution, use_sandbox=False)\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox import available_backends
+from stopbox.harness.sandbox import available_backends
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTEMPT = """\
@@ -43,7 +43,7 @@ def test_execute_adds_results_runtime_findings_and_cross_check(
     (tmp_path / "clean.py").write_text("print(sum(range(10)))\n")
     env = dict(os.environ, STOPBOX_CACHE_DIR=str(tmp_path / ".cache"), PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "audit", ".", "--execute", "--backend",
+        [sys.executable, "-m", "stopbox.harness.cli", "audit", ".", "--execute", "--backend",
          backend_name, "--format", "json"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150,
     )  # fmt: skip

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from harness.reporting import render_report
+from stopbox.harness.reporting import render_report
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "reporting" / "fixtures"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,6 +1,6 @@
 """`make audit`'s job (.ci/audit.sh, after set-up) from a clean clone of HEAD: offline run, audit
 --execute, study, reports, summary.  The clone runs with this venv (PYTHONPATH points at the
-clone, so its code is what runs), which shows that everything the job needs is committed.
+clone through an import shim, so its code is what runs), which shows that everything the job needs is committed.
 Needs the seccomp backend (the default); when it cannot start the test fails if
 STOPBOX_REQUIRE_BACKENDS names seccomp, and is skipped with the reason otherwise."""
 
@@ -23,7 +23,7 @@ FILES = ("report.html", "report.md", "report.json", "audit.sarif", "study.md")
 def _seccomp_available() -> str | None:
     """None when the seccomp backend starts; else why not."""
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "exec", "/dev/stdin", "--backend", "seccomp",
+        [sys.executable, "-m", "stopbox.harness.cli", "exec", "/dev/stdin", "--backend", "seccomp",
          "--json"],
         input="def main():\n    return 1\n", capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip
@@ -39,6 +39,16 @@ def _clean_clone(target: Path) -> Path:
     return target
 
 
+def _import_shim(tree: Path, shim: Path) -> Path:
+    """A directory whose ``stopbox/`` maps the namespace onto ``tree``'s folders (as setup.py does),
+    to put first on PYTHONPATH: the clone's code runs with this venv's dependencies."""
+    pkg = shim / "stopbox"
+    pkg.mkdir(parents=True)
+    for root in ("harness", "detectors", "policies", "seeds"):
+        (pkg / root).symlink_to(tree / root, target_is_directory=True)
+    return shim
+
+
 @pytest.mark.slow
 def test_make_audit_writes_the_reports_and_prints_the_summary(tmp_path: Path) -> None:
     reason = _seccomp_available()
@@ -51,7 +61,7 @@ def test_make_audit_writes_the_reports_and_prints_the_summary(tmp_path: Path) ->
     tree = _clean_clone(tmp_path / "clone")
     env = {
         **os.environ,
-        "PYTHONPATH": str(tree),
+        "PYTHONPATH": str(_import_shim(tree, tmp_path / "shim")),
         "STOPBOX_BIN": str(Path(sys.executable).parent),
         "STOPBOX_AUDIT_OUT": str(out),
         "STOPBOX_AUDIT_RUNS": str(tmp_path / "runs"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "reporting" / "fixtures"
-STOPBOX = [sys.executable, "-m", "harness.cli"]
+STOPBOX = [sys.executable, "-m", "stopbox.harness.cli"]
 
 
 def _stopbox(*args: str) -> subprocess.CompletedProcess[str]:

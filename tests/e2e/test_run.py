@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STOPBOX = [sys.executable, "-m", "harness.cli"]
+STOPBOX = [sys.executable, "-m", "stopbox.harness.cli"]
 RUN_ARGS = ["run", "--lm", "synthetic", "--iterations", "2", "--policy", "quick", "--seed", "3"]
 RATE_KEYS = {"count", "total", "rate", "ci_low", "ci_high"}
 CATEGORIES = {

@@ -9,15 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.lm import get_lm
-from harness.lm.testing import FakeOpenAIServer
+from stopbox.harness.lm import get_lm
+from stopbox.harness.lm.testing import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["run", "--iterations", "1", "--policy", "quick", "--jobs", "1", "--seed", "5"]
 
 
 def stopbox(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "stopbox.harness.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 

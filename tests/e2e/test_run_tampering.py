@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.policy import GatePolicy, load_policy
-from harness.sandbox import available_backends, started
-from harness.stop._engine import Engine
-from harness.stop.improver import run_improver
-from harness.stop.meta import task_utility_spec
-from harness.stop.tasks import load_task
-from harness.store import RunStore
+from stopbox.harness.policy import GatePolicy, load_policy
+from stopbox.harness.sandbox import available_backends, started
+from stopbox.harness.stop._engine import Engine
+from stopbox.harness.stop.improver import run_improver
+from stopbox.harness.stop.meta import task_utility_spec
+from stopbox.harness.stop.tasks import load_task
+from stopbox.harness.store import RunStore
 
 TAMPERING_IMPROVER = """
 def improve_algorithm(initial_solution, utility, language_model):

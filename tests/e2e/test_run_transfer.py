@@ -15,7 +15,7 @@ def test_transfer_reports_each_task_with_spread(tmp_path: Path) -> None:
     out = tmp_path / "t"
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "transfer", "--improver", "seeds/improver.py",
+        [sys.executable, "-m", "stopbox.harness.cli", "transfer", "--improver", "seeds/improver.py",
          "--tasks", "lpn,parity", "--lm", "synthetic", "--repeats", "2", "--policy", "quick",
          "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
@@ -34,7 +34,7 @@ def test_transfer_reports_each_task_with_spread(tmp_path: Path) -> None:
 
 def test_transfer_of_a_missing_improver_is_exit_2(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "transfer", "--improver", str(tmp_path / "no.py"),
+        [sys.executable, "-m", "stopbox.harness.cli", "transfer", "--improver", str(tmp_path / "no.py"),
          "--out", str(tmp_path / "t")],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -45,7 +45,7 @@ def test_transfer_of_a_missing_improver_is_exit_2(tmp_path: Path) -> None:
 def test_transfer_into_an_existing_run_adds_rows_to_its_report(tmp_path: Path) -> None:
     out = tmp_path / "run"
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    base = [sys.executable, "-m", "harness.cli"]
+    base = [sys.executable, "-m", "stopbox.harness.cli"]
     proc = subprocess.run(
         [*base, "run", "--lm", "synthetic", "--iterations", "0", "--policy", "quick",
          "--out", str(out)],

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-STOPBOX = [sys.executable, "-m", "harness.cli"]
+STOPBOX = [sys.executable, "-m", "stopbox.harness.cli"]
 
 
 def _stopbox(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.lm.testing import FakeOpenAIServer
-from harness.stop.study_prompt import EXPERTISE, TEMPERATURE, study_message
+from stopbox.harness.lm.testing import FakeOpenAIServer
+from stopbox.harness.stop.study_prompt import EXPERTISE, TEMPERATURE, study_message
 
 BENIGN = '''Idea: keep the best of n.
 
@@ -38,7 +38,7 @@ def test_study_with_an_openai_compatible_server(tmp_path: Path) -> None:
     with FakeOpenAIServer(responses=[BENIGN, FLAG_OFF, HIDDEN]) as server:
         env = {**os.environ, "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": server.base_url}
         proc = subprocess.run(
-            [sys.executable, "-m", "harness.cli", "study", "bypass", "--lm", "openai:gpt-4o-mini",
+            [sys.executable, "-m", "stopbox.harness.cli", "study", "bypass", "--lm", "openai:gpt-4o-mini",
              "--samples", "6", "--out", str(out)],
             capture_output=True, text=True, timeout=300, env=env,
         )  # fmt: skip

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from harness.broker import Broker, language_model_proxy, utility_proxy
-from harness.lm import Budget, LMResponse
-from harness.policy import BudgetPolicy
-from harness.sandbox._base import RpcError
+from stopbox.harness.broker import Broker, language_model_proxy, utility_proxy
+from stopbox.harness.lm import Budget, LMResponse
+from stopbox.harness.policy import BudgetPolicy
+from stopbox.harness.sandbox._base import RpcError
 
 
 def make_broker(**limits: Any) -> tuple[Broker, list[tuple[str, dict[str, Any]]], list[str]]:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import PolicyError
-from harness.policy import POLICY_DIR, load_policy, policy_from_dict
+from stopbox.harness.errors import PolicyError
+from stopbox.harness.policy import POLICY_DIR, load_policy, policy_from_dict
 
 
 @pytest.mark.parametrize("name", ["default", "strict", "paper"])

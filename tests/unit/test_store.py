@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import RunDirError
-from harness.store import Evaluation, RunStore, sha256_text
+from stopbox.harness.errors import RunDirError
+from stopbox.harness.store import Evaluation, RunStore, sha256_text
 
 
 def test_programs_are_content_addressed_and_first_record_wins(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_missing_or_corrupt_run_dir_is_a_clear_error(tmp_path: Path) -> None:
 def test_event_log_ends_a_torn_line_before_appending(tmp_path: Path) -> None:
     import structlog
 
-    from harness.store import configure_event_log
+    from stopbox.harness.store import configure_event_log
 
     log = tmp_path / "events.jsonl"
     log.write_text('{"event": "a"}\n{"event": "tor')

@@ -1,6 +1,6 @@
 """Task solutions of the synthetic proposer: which task is asked, and which variant to answer.
 
-Variants come from ``harness.lm.synthetic.solutions.<task>.VARIANTS`` (owned by the tasks part):
+Variants come from ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` (owned by the tasks part):
 objects with ``quality`` and ``source`` (a ``Variant`` dataclass, a tuple or a dict all work).
 The task is identified from the prompt: an explicit marker ``stopbox-task: <name>`` (or
 ``task: <name>`` / ``TASK = "<name>"``) naming a module that exists, else the longest task module
@@ -29,7 +29,7 @@ from typing import Any
 __all__ = ["SolutionVariant", "task_modules", "identify_task", "load_variants", "choose_variant",
            "quality_tier", "current_tier"]  # fmt: skip
 
-SOLUTIONS_PACKAGE = "harness.lm.synthetic.solutions"
+SOLUTIONS_PACKAGE = "stopbox.harness.lm.synthetic.solutions"
 
 _TIER_WORDS: dict[str, int] = {
     "broken": 0, "crash": 0, "crashes": 0, "error": 0, "syntax_error": 0, "wrong": 0,

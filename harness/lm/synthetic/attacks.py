@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors._types import CATEGORIES
-from harness.lm.synthetic.improvers import PROMPT_HELPERS
+from stopbox.detectors._types import CATEGORIES
+from stopbox.harness.lm.synthetic.improvers import PROMPT_HELPERS
 
 __all__ = ["Attack", "ATTACKS", "SOLUTION_ATTACKS", "CATEGORIES", "ATTACK_BASE_STRATEGY"]
 

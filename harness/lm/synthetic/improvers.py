@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.lm.synthetic._programs import BODIES, PROMPT_HELPERS, SCORER
+from stopbox.harness.lm.synthetic._programs import BODIES, PROMPT_HELPERS, SCORER
 
 __all__ = ["ImproverStrategy", "STRATEGIES", "SEED_TIER", "strategy_named", "PROMPT_HELPERS"]
 

@@ -10,7 +10,7 @@ def attack(ctx):
         except OSError as exc:
             out.append(repr(exc))
     try:
-        import harness.sandbox._pool as pool  # noqa: F401
+        import stopbox.harness.sandbox._pool as pool  # noqa: F401
 
         pool.WATCHDOG_GRACE_S = 10**9
         out.append("imported harness")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import detectors
-from detectors import FileReport, filter_baseline, read_baseline, write_baseline
-from harness.errors import UsageError
+from stopbox import detectors
+from stopbox.detectors import FileReport, filter_baseline, read_baseline, write_baseline
+from stopbox.harness.errors import UsageError
 
 ORIGINAL = """\
 def improve_algorithm(initial_solution, utility, language_model):

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-import detectors
-from detectors import Category, FileReport, Severity, cross_check, runtime_findings
-from detectors._audit import audit_paths, execute_reports
-from harness.sandbox import ExecResult, Status
+from stopbox import detectors
+from stopbox.detectors import Category, FileReport, Severity, cross_check, runtime_findings
+from stopbox.detectors._audit import audit_paths, execute_reports
+from stopbox.harness.sandbox import ExecResult, Status
 
 
 def result(events: list[dict[str, Any]] = [], violations: list[dict[str, Any]] = []) -> ExecResult:  # noqa: B006
@@ -126,7 +126,9 @@ def test_execute_reports_attaches_results(tmp_path: Any, monkeypatch: pytest.Mon
         assert name == "fake"
         yield fake
 
-    import harness.sandbox
+    import stopbox.harness.sandbox  # noqa: F401
+
+    from stopbox import harness
 
     monkeypatch.setattr(harness.sandbox, "started", started)
     files, sources = audit_paths([tmp_path])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import detectors
-from detectors import FileReport
-from harness.reporting.sarif import render_sarif
+from stopbox import detectors
+from stopbox.detectors import FileReport
+from stopbox.harness.reporting.sarif import render_sarif
 
 SOURCE = "import os\nutility(s, use_sandbox=False)\n"
 

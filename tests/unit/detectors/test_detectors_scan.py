@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import detectors
-from detectors import Category, Severity
-from detectors._scan import CACHE
-from harness.policy import ImportsPolicy, Policy, RulesPolicy
+from stopbox import detectors
+from stopbox.detectors import Category, Severity
+from stopbox.detectors._scan import CACHE
+from stopbox.harness.policy import ImportsPolicy, Policy, RulesPolicy
 
 
 def ids(source: str, policy: Policy | None = None) -> list[str]:
@@ -105,7 +105,7 @@ def test_policy_allow_list_disable_and_severity() -> None:
 def test_memory_cache_is_keyed_by_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     source = "import os\n"
     calls: list[str] = []
-    from detectors import _scan
+    from stopbox.detectors import _scan
 
     real = _scan._scan_uncached
 

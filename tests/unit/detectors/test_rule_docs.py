@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import detectors
-from detectors._examples import rule_examples
+from stopbox import detectors
+from stopbox.detectors._examples import rule_examples
 
 ROOT = Path(__file__).resolve().parents[3]
 STATIC = [r for r in detectors.all_rules() if r.source == "static"]
@@ -43,7 +43,7 @@ def test_rules_have_unique_ids_names_and_known_categories() -> None:
 
 def test_docs_rules_md_is_current() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "rules", "--format", "md"],
+        [sys.executable, "-m", "stopbox.harness.cli", "rules", "--format", "md"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from harness.lm.testing import FakeOpenAIServer, RecordedRequest
+from stopbox.harness.lm.testing import FakeOpenAIServer, RecordedRequest
 
 
 def post(

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from harness.errors import BudgetExceededError
-from harness.lm import Budget, LMResponse
-from harness.policy import BudgetPolicy
+from stopbox.harness.errors import BudgetExceededError
+from stopbox.harness.lm import Budget, LMResponse
+from stopbox.harness.policy import BudgetPolicy
 
 
 class FakeClock:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from harness.errors import LMError, UsageError
-from harness.lm import LMResponse, default_lm_spec, get_lm, lm_backend_names
-from harness.lm.pricing import Pricing, load_pricing
-from harness.lm.synthetic import SyntheticLM
+from stopbox.harness.errors import LMError, UsageError
+from stopbox.harness.lm import LMResponse, default_lm_spec, get_lm, lm_backend_names
+from stopbox.harness.lm.pricing import Pricing, load_pricing
+from stopbox.harness.lm.synthetic import SyntheticLM
 
 
 def test_builtin_backends_are_registered() -> None:

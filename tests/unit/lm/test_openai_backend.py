@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import LMError, UsageError
-from harness.lm import get_lm
-from harness.lm.openai_backend import OpenAILM
-from harness.lm.pricing import load_pricing
-from harness.lm.testing import FakeOpenAIServer
+from stopbox.harness.errors import LMError, UsageError
+from stopbox.harness.lm import get_lm
+from stopbox.harness.lm.openai_backend import OpenAILM
+from stopbox.harness.lm.pricing import load_pricing
+from stopbox.harness.lm.testing import FakeOpenAIServer
 
 KEY = "sk-test-123"
 
@@ -172,7 +172,7 @@ def test_unknown_model_costs_zero() -> None:
 
 
 def test_a_server_backed_by_the_synthetic_proposer_serves_its_answers() -> None:
-    from harness.lm.synthetic import SyntheticLM
+    from stopbox.harness.lm.synthetic import SyntheticLM
 
     prompt = "Improve the following solution:\n```python\ndef improve_algorithm(a, b, c): ...\n```"
     direct = SyntheticLM(seed=3).complete("expert", [prompt], temperature=0.7, n=4)
@@ -183,7 +183,7 @@ def test_a_server_backed_by_the_synthetic_proposer_serves_its_answers() -> None:
 
 
 def test_the_key_appears_only_in_the_authorization_header(tmp_path: Path) -> None:
-    from harness.lm.replay import RecordingLM
+    from stopbox.harness.lm.replay import RecordingLM
 
     secret = "sk-very-secret-value"
     cassette = tmp_path / "c.jsonl"

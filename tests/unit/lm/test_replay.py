@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import CassetteError
-from harness.lm import get_lm
-from harness.lm.openai_backend import OpenAILM
-from harness.lm.replay import RecordingLM, ReplayLM, request_key
-from harness.lm.testing import FakeOpenAIServer
+from stopbox.harness.errors import CassetteError
+from stopbox.harness.lm import get_lm
+from stopbox.harness.lm.openai_backend import OpenAILM
+from stopbox.harness.lm.replay import RecordingLM, ReplayLM, request_key
+from stopbox.harness.lm.testing import FakeOpenAIServer
 
 IMPROVE = "Improve the following solution:\n```python\ndef algorithm(x):\n    return x\n```\n"
 
@@ -145,7 +145,7 @@ def test_recording_appends_to_an_existing_cassette(tmp_path: Path) -> None:
 
 
 def test_named_requests_replay_exactly_in_any_order(tmp_path: Path) -> None:
-    from harness.lm import lm_request
+    from stopbox.harness.lm import lm_request
 
     cassette = tmp_path / "parallel.jsonl"
     recorder = get_lm("synthetic", seed=2, record=cassette)

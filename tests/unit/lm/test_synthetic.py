@@ -8,8 +8,8 @@ import statistics
 
 import pytest
 
-from harness.lm import get_lm
-from harness.lm.synthetic import (
+from stopbox.harness.lm import get_lm
+from stopbox.harness.lm.synthetic import (
     ATTACKS,
     CATEGORIES,
     SOLUTION_ATTACKS,
@@ -18,8 +18,8 @@ from harness.lm.synthetic import (
     _solutions,
     classify_request,
 )
-from harness.lm.synthetic._backend import choose_strategy
-from harness.lm.synthetic._solutions import SolutionVariant, choose_variant, identify_task
+from stopbox.harness.lm.synthetic._backend import choose_strategy
+from stopbox.harness.lm.synthetic._solutions import SolutionVariant, choose_variant, identify_task
 
 FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 SEED_IMPROVER = '''from helpers import extract_code
@@ -233,7 +233,7 @@ def test_no_attack_is_spliced_into_a_solution_that_does_not_parse(
 
 
 def test_named_requests_get_the_same_texts_in_any_order() -> None:
-    from harness.lm import lm_request
+    from stopbox.harness.lm import lm_request
 
     prompt = improve_prompt(SEED_IMPROVER)
 

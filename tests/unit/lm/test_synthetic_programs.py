@@ -12,9 +12,9 @@ import tokenize
 
 import pytest
 
-from harness.lm.synthetic import ATTACKS, SOLUTION_ATTACKS, STRATEGIES, Attack, ImproverStrategy
-from harness.lm.synthetic._backend import _tier_of_improver
-from harness.policy import default_policy
+from stopbox.harness.lm.synthetic import ATTACKS, SOLUTION_ATTACKS, STRATEGIES, Attack, ImproverStrategy
+from stopbox.harness.lm.synthetic._backend import _tier_of_improver
+from stopbox.harness.policy import default_policy
 
 ALLOWED = set(default_policy().imports.allow)
 BROKERED = {"utility", "language_model"}
@@ -181,7 +181,7 @@ def test_attack_is_a_working_improver_with_truthful_labels(attack: Attack) -> No
 
 @pytest.mark.parametrize("attack", SOLUTION_ATTACKS, ids=lambda a: a.id)
 def test_solution_attacks_parse_after_any_solution(attack: object) -> None:
-    from harness.lm.synthetic.attacks import SolutionAttack
+    from stopbox.harness.lm.synthetic.attacks import SolutionAttack
 
     assert isinstance(attack, SolutionAttack)
     program = attack.apply("import numpy as np\n\n\ndef algorithm(x):\n    return np.zeros(3)\n")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from harness.reporting.calibration import calibration_rows, detected_categories, inspected
+from stopbox.harness.reporting.calibration import calibration_rows, detected_categories, inspected
 
 
 def finding(category: str, severity: str, rule_id: str = "X001") -> dict[str, str]:

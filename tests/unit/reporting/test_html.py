@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.reporting import render_report
+from stopbox.harness.reporting import render_report
 
 
 class _Collect(HTMLParser):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import RunDirError
-from harness.reporting import load_report
+from stopbox.harness.errors import RunDirError
+from stopbox.harness.reporting import load_report
 
 
 def test_loads_a_finished_run(run_dir: Path) -> None:

@@ -5,8 +5,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.reporting import markdown, render_report
-from harness.reporting._load import normalise_report
+from stopbox.harness.reporting import markdown, render_report
+from stopbox.harness.reporting._load import normalise_report
 
 
 def test_markdown_matches_golden(

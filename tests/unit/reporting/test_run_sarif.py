@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.reporting import render_report
+from stopbox.harness.reporting import render_report
 
 
 def _check_github_shape(doc: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.stats import rate, spread, wilson_interval
+from stopbox.harness.stats import rate, spread, wilson_interval
 
 # STOP (Zelikman et al.), unsandboxing table: improvement attempts out of 10,000, 95% Wilson.
 PAPER_FIGURES = [

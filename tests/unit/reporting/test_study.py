@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from harness.commands.study import lm_spec_with_red_team
-from harness.errors import UsageError
-from harness.reporting import study_markdown
-from harness.reporting.study_data import calibrate, difference
-from harness.stop.study import (
+from stopbox.harness.commands.study import lm_spec_with_red_team
+from stopbox.harness.errors import UsageError
+from stopbox.harness.reporting import study_markdown
+from stopbox.harness.reporting.study_data import calibrate, difference
+from stopbox.harness.stop.study import (
     LEDGER,
     StudyConfig,
     extract_program,
@@ -22,7 +22,7 @@ from harness.stop.study import (
     read_ledger,
     run_study,
 )
-from harness.stop.study_prompt import META_UTILITY, SEED_IMPROVER, WARNING, study_message
+from stopbox.harness.stop.study_prompt import META_UTILITY, SEED_IMPROVER, WARNING, study_message
 
 
 def test_extract_program_keeps_fences_inside_string_literals() -> None:
@@ -156,8 +156,9 @@ def test_study_markdown_matches_golden(golden: Callable[[str, str], None]) -> No
 def test_an_lm_failure_stops_the_study_and_resume_finishes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.lm
-    from harness.errors import LMError
+    import stopbox.harness.lm  # noqa: F401
+    from stopbox import harness
+    from stopbox.harness.errors import LMError
 
     real_get_lm = harness.lm.get_lm
     made: list[int] = []

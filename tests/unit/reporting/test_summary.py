@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.reporting.summary import audit_counts, main, summary_table
+from stopbox.harness.reporting.summary import audit_counts, main, summary_table
 
 
 def _text(table: Any) -> str:

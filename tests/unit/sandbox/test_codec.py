@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.sandbox import _codec
-from harness.sandbox._base import Proxy
-from harness.sandbox._pool import encode_proxy
+from stopbox.harness.sandbox import _codec
+from stopbox.harness.sandbox._base import Proxy
+from stopbox.harness.sandbox._pool import encode_proxy
 
 json_like = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sandbox.helpers import extract_code
+from stopbox.harness.sandbox.helpers import extract_code
 
 
 def test_first_python_fence_wins() -> None:
@@ -47,7 +47,7 @@ def test_a_cut_off_response_gives_its_open_block() -> None:
 
 
 def test_code_blocks_lists_top_level_blocks_in_order() -> None:
-    from harness.sandbox.helpers import code_blocks
+    from stopbox.harness.sandbox.helpers import code_blocks
 
     text = "a\n```python\nx = 1\n```\nb\n```\ny = 2\n```\n"
     assert code_blocks(text) == ["x = 1", "y = 2"]

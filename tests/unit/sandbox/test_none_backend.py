@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import SandboxUnavailableError
-from harness.policy import default_policy
-from harness.sandbox import Proxy, Status, get_backend
+from stopbox.harness.errors import SandboxUnavailableError
+from stopbox.harness.policy import default_policy
+from stopbox.harness.sandbox import Proxy, Status, get_backend
 
 
 def test_refuses_without_the_unsafe_flag() -> None:

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from harness.cli import main
-from harness.sandbox import _containment
-from harness.sandbox._containment import ATTACKS, Verdict
+from stopbox.harness.cli import main
+from stopbox.harness.sandbox import _containment
+from stopbox.harness.sandbox._containment import ATTACKS, Verdict
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def test_prints_one_line_per_attack_and_the_total(
 ) -> None:
     few = tuple(a for a in ATTACKS if a.id in ("read_secret_file", "net_tcp", "forge_frames"))
     monkeypatch.setattr(_containment, "ATTACKS", few)
-    monkeypatch.setattr("harness.commands.selfcheck.ATTACKS", few)
+    monkeypatch.setattr("stopbox.harness.commands.selfcheck.ATTACKS", few)
     assert main(["selfcheck", "--backend", "seccomp"]) == 0
     out = capsys.readouterr().out
     assert out.strip().splitlines()[-1] == "contained 3/3 (seccomp)"
@@ -39,7 +39,7 @@ def test_exit_1_when_an_attack_escapes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     one = (ATTACKS[0],)
-    monkeypatch.setattr("harness.commands.selfcheck.ATTACKS", one)
+    monkeypatch.setattr("stopbox.harness.commands.selfcheck.ATTACKS", one)
 
     def escaped(self: _containment.Arena, attack: _containment.Attack) -> Verdict:
         return Verdict(attack, False, ("canary secret appeared in the job's result",), None, 0.1)

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.lm import LanguageModel, LMResponse
-from harness.policy import Policy
-from harness.sandbox._base import ExecResult, Job, Proxy, RpcError, RpcHandler, Sandbox, Status
+from stopbox.harness.lm import LanguageModel, LMResponse
+from stopbox.harness.policy import Policy
+from stopbox.harness.sandbox._base import ExecResult, Job, Proxy, RpcError, RpcHandler, Sandbox, Status
 
 Rpc = Callable[[str, str, Sequence[Any], Mapping[str, Any]], Any]
 

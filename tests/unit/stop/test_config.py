@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tomllib
 
-from harness.policy import load_policy, policy_from_dict
-from harness.stop._config import to_toml
-from harness.stop.session import run_config
+from stopbox.harness.policy import load_policy, policy_from_dict
+from stopbox.harness.stop._config import to_toml
+from stopbox.harness.stop.session import run_config
 
 
 def test_run_config_round_trips_through_toml_and_rebuilds_the_policy() -> None:

@@ -6,13 +6,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from harness.policy import GatePolicy, Policy
-from harness.stop._engine import Engine
-from harness.stop.improver import run_improver
-from harness.stop.loop import run_loop
-from harness.stop.meta import meta_utility, task_utility_spec
-from harness.stop.report_data import build_report
-from harness.store import RunStore
+from stopbox.harness.policy import GatePolicy, Policy
+from stopbox.harness.stop._engine import Engine
+from stopbox.harness.stop.improver import run_improver
+from stopbox.harness.stop.loop import run_loop
+from stopbox.harness.stop.meta import meta_utility, task_utility_spec
+from stopbox.harness.stop.report_data import build_report
+from stopbox.harness.store import RunStore
 
 from ._fakes import FakeLM, FakeSandbox, FakeTask, flag_marked, improver, no_runtime, solution
 
@@ -126,7 +126,7 @@ def test_loop_improves_and_is_deterministic_across_jobs(tmp_path: Path) -> None:
 def test_lm_backend_failure_stops_the_run_and_caches_nothing(tmp_path: Path) -> None:
     import pytest
 
-    from harness.errors import LMError
+    from stopbox.harness.errors import LMError
 
     class BrokenLM(FakeLM):
         def complete(self, system: str, messages: list[str], *, temperature: float,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.stop.report_data import CATEGORIES, build_report
-from harness.store import RunStore
+from stopbox.harness.stop.report_data import CATEGORIES, build_report
+from stopbox.harness.store import RunStore
 
 
 def finding(rule: str, category: str) -> dict[str, object]:

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.errors import TaskError
-from harness.lm.synthetic.solutions import variants_for
-from harness.sandbox import Sandbox
-from harness.stop.tasks import TASKS_DIR, Task, load_task, task_names
+from stopbox.harness.errors import TaskError
+from stopbox.harness.lm.synthetic.solutions import variants_for
+from stopbox.harness.sandbox import Sandbox
+from stopbox.harness.stop.tasks import TASKS_DIR, Task, load_task, task_names
 
 from .test_tasks_support import RecordingSandbox, task_sandbox
 

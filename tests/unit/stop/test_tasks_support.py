@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.policy import load_policy
-from harness.sandbox._base import ExecResult, Job, RpcHandler, Sandbox, Status
+from stopbox.harness.policy import load_policy
+from stopbox.harness.sandbox._base import ExecResult, Job, RpcHandler, Sandbox, Status
 
 CODEC_DIR = Path(__file__).resolve().parents[3] / "harness" / "sandbox"
 
@@ -214,7 +214,7 @@ class RecordingSandbox(Sandbox):
 
 def _seccomp_reason() -> str | None:
     try:
-        from harness.sandbox import available_backends
+        from stopbox.harness.sandbox import available_backends
 
         return available_backends().get("seccomp", "seccomp backend is not registered")
     except Exception as exc:  # the backend module may not exist yet
@@ -227,7 +227,7 @@ def task_sandbox() -> Iterator[Sandbox]:
     required = os.environ.get("STOPBOX_REQUIRE_BACKENDS", "").split(",")
     reason = _seccomp_reason()
     if reason is None:
-        from harness.sandbox import started
+        from stopbox.harness.sandbox import started
 
         with started("seccomp", load_policy()) as sandbox:
             yield sandbox

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.lm.synthetic.solutions import QUALITIES, Variant, solution_tasks, variants_for
-from harness.policy import load_policy
-from harness.sandbox import Sandbox
-from harness.stop.tasks import Score, load_task, task_names
+from stopbox.harness.lm.synthetic.solutions import QUALITIES, Variant, solution_tasks, variants_for
+from stopbox.harness.policy import load_policy
+from stopbox.harness.sandbox import Sandbox
+from stopbox.harness.stop.tasks import Score, load_task, task_names
 
 from .test_tasks_support import task_sandbox
 

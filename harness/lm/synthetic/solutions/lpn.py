@@ -3,7 +3,7 @@ train_parity, test_samples)`` returns 0/1 predictions of shape (n_test,)."""
 
 from __future__ import annotations
 
-from harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import Variant
 
 __all__ = ["VARIANTS", "GF2_SOLVER"]
 

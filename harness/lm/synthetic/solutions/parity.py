@@ -3,8 +3,8 @@ train_parity, test_samples)`` returns 0/1 predictions of shape (n_test,)."""
 
 from __future__ import annotations
 
-from harness.lm.synthetic.solutions import Variant
-from harness.lm.synthetic.solutions.lpn import GF2_SOLVER, RANDOM, SHAPE_BROADCAST_HACK
+from stopbox.harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions.lpn import GF2_SOLVER, RANDOM, SHAPE_BROADCAST_HACK
 
 __all__ = ["VARIANTS"]
 

@@ -3,7 +3,7 @@ a permutation of range(n) minimising sum F[i,j] D[a[i],a[j]] - 0.5 sum P[i,a[i]]
 
 from __future__ import annotations
 
-from harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import Variant
 
 __all__ = ["VARIANTS"]
 

@@ -3,7 +3,7 @@ indexed by variable (index 0 unused) of bools, or None to give up."""
 
 from __future__ import annotations
 
-from harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import Variant
 
 __all__ = ["VARIANTS"]
 

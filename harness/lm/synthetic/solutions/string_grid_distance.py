@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import Variant
 
 __all__ = ["VARIANTS"]
 

@@ -1,0 +1,1 @@
+"""Seed improver, meta-utility and tasks shipped with stopbox (package data: ``stopbox.seeds``)."""
