@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from stopbox.harness.sandbox.helpers import extract_code
 
 
