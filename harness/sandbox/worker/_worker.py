@@ -199,6 +199,7 @@ def _split_into_userns(layers: _confine.Layers) -> bool:
     inner = os.fork()  # pid 1 of the new pid namespace: the worker proper
     if inner:
         os.closerange(0, 1 << 16)
+        _confine.become(0, 0)  # this waiter, too, holds only the unprivileged host uid
         _, status = os.waitpid(inner, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     _confine.set_pdeathsig(signal.SIGKILL)
@@ -360,6 +361,22 @@ def enter_namespaces(config: dict[str, Any], opts: dict[str, str]) -> _confine.L
     return layers
 
 
+def _forget_the_harness() -> None:
+    """Drop import hooks that lead to the harness package (an editable install's finder, put
+    in place by a .pth file at interpreter start): a job must not even import its namespace."""
+
+    def harness_hook(obj: Any) -> bool:
+        owner = getattr(obj, "__module__", "") or type(obj).__module__
+        name = getattr(obj, "__qualname__", "") or type(obj).__qualname__
+        return "editable" in f"{owner}.{name}".lower()
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not harness_hook(f)]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if not harness_hook(h)]
+    sys.path_importer_cache.clear()
+    for name in [m for m in sys.modules if m == "stopbox" or m.startswith("stopbox.")]:
+        del sys.modules[name]
+
+
 def main() -> None:
     in_fd = os.dup(0)
     out_fd = os.dup(1)
@@ -369,6 +386,7 @@ def main() -> None:
     os.set_inheritable(in_fd, False)
     os.set_inheritable(out_fd, False)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a dead pipe is an error, never our death
+    _forget_the_harness()
     for name in _PRELOAD:
         try:
             importlib.import_module(name)
