@@ -41,7 +41,15 @@ import structlog
 from stopbox.harness.errors import SandboxError, SandboxUnavailableError
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox import _codec
-from stopbox.harness.sandbox._base import ExecResult, Job, Proxy, RpcError, RpcHandler, Sandbox, Status
+from stopbox.harness.sandbox._base import (
+    ExecResult,
+    Job,
+    Proxy,
+    RpcError,
+    RpcHandler,
+    Sandbox,
+    Status,
+)
 from stopbox.harness.sandbox._channel import WorkerDied, WorkerProcess
 
 __all__ = ["WORKER_FILES", "WorkerSandbox", "WorkerJob", "worker_config", "encode_proxy"]

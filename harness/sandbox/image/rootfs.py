@@ -13,7 +13,7 @@ filesystem is rebuilt only when the interpreter or the packages change::
 
     python -m stopbox.harness.sandbox.image.rootfs --hash            # print the content hash
     python -m stopbox.harness.sandbox.image.rootfs --out DIR         # build into DIR
-    python -m stopbox.harness.sandbox.image.rootfs --tar FILE        # build a tarball for `docker import`
+    python -m stopbox.harness.sandbox.image.rootfs --tar FILE  # tarball for `docker import`
 """
 
 from __future__ import annotations
