@@ -256,6 +256,11 @@ def policy_json_schema() -> dict[str, Any]:
 def load_policy(name_or_path: str | Path | None = None) -> Policy:
     """Load a policy by name (``default``, ``strict``, ``paper``) or path; None is the default."""
     path = _resolve(name_or_path or "default")
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.toml")))
+        raise PolicyError(
+            str(name_or_path), "-", f"no such policy; allowed: {known} or a path to a TOML file"
+        )
     return policy_from_dict(_read_toml(path.resolve(), ()), file=str(path))
 
 
