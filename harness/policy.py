@@ -61,6 +61,8 @@ class GatePolicy:
     """The engine treats a generated program with a finding at or above this as blocking."""
     on_blocking: str = "block"
     """`block`: do not run, utility 0, reason recorded; `record`: run sandboxed anyway."""
+    probe_task: str = "lpn"
+    """The task whose train split scores candidates when `audit --execute` drives an improver."""
 
 
 @dataclass(frozen=True, slots=True)

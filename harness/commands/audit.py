@@ -40,7 +40,7 @@ def audit(
     Exit 0: nothing at or above --fail-on; 1: findings at or above it; 2: usage or internal
     error (a missing or unreadable PATH is exit 2).
     """
-    from stopbox.detectors._audit import audit_paths, execute_reports, failing
+    from stopbox.detectors._audit import audit_paths, failing
     from stopbox.detectors._baseline import filter_baseline, read_baseline
     from stopbox.detectors._baseline import write_baseline as save_baseline
     from stopbox.detectors._report import AUDIT_FORMATS, render_audit
@@ -57,6 +57,8 @@ def audit(
     with _progress_bar() as progress:
         files, sources = audit_paths(paths, pol, excludes=exclude, progress=progress)
     if execute:
+        from stopbox.harness.commands._execute import execute_reports
+
         files = execute_reports(files, sources, pol, backend or pol.sandbox.backend)
     if write_baseline is not None:
         count = save_baseline(files, write_baseline)
