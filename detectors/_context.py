@@ -36,7 +36,7 @@ CANDIDATE_PARAMS = frozenset(
 CANDIDATE_SOURCES = frozenset({"extract_code", "helpers.extract_code"})
 
 _MISSING = object()
-FLOW_HINT = re.compile(r"utility|language_model|improve_algorithm|use_sandbox")
+FLOW_HINT = re.compile(r"utility|language_model|improve_algorithm|use_sandbox|\binput\b|\bhelp\b")
 """Files without these words have no capability to follow (the flow facts are not recorded)."""
 
 
@@ -52,7 +52,8 @@ def literal_value(expr: cst.BaseExpression) -> object:
         return {"True": True, "False": False, "None": None}[expr.value]
     if isinstance(expr, cst.Integer | cst.Float):
         try:
-            return int(expr.value.replace("_", ""), 0) if isinstance(expr, cst.Integer) else 1.0
+            text = expr.value.replace("_", "")
+            return int(text, 0) if isinstance(expr, cst.Integer) else float(text)
         except ValueError:
             return _MISSING
     if isinstance(expr, cst.SimpleString):
@@ -86,6 +87,8 @@ class ScanContext:
     source: str
     allowed_imports: frozenset[str]
     module: cst.Module | None = None
+    surface_policy: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    """The policy's ``[imports] surface_allow`` and ``surface_deny`` entries."""
     aliases: dict[str, str] = field(default_factory=dict)
     tainted: set[str] = field(default_factory=set)
     imported: set[str] = field(default_factory=set)
@@ -106,6 +109,10 @@ class ScanContext:
     module_derived: dict[str, str] = field(default_factory=dict)
     """Names assigned from an expression rooted in an imported module (``rng = random.Random()``),
     mapped to that root's qualified name."""
+    for_iters: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    """The iterables of the ``for name in ...`` loops binding each name."""
+    const_returns: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    """Functions whose body is a single ``return <expr>`` (helpers that hand out a path)."""
     mutated: set[str] = field(default_factory=set)
     """Names whose value may be changed in place (item/attribute writes, mutating methods,
     passed to a call): a container bound to one is not a constant."""
@@ -247,6 +254,27 @@ class ScanContext:
         """A constant string, NFKC-normalised (used as a name or path)."""
         value = self.const_value(expr)
         return nfkc(value) if isinstance(value, str) else None
+
+    def const_candidates(self, expr: cst.BaseExpression) -> list[str]:
+        """Every constant string ``expr`` can be: a constant, each element of a constant sequence
+        a loop variable runs over, or what a one-line helper function returns."""
+        value = self.const_str(expr)
+        if value is not None:
+            return [value]
+        if isinstance(expr, cst.Name) and expr.value in self.for_iters:
+            out: list[str] = []
+            for iterable in self.for_iters[expr.value]:
+                seq = self.const_value(iterable)
+                if isinstance(seq, tuple):
+                    out.extend(nfkc(v) for v in seq if isinstance(v, str))
+            return out
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and not expr.args:
+            returned = self.const_returns.get(expr.func.value)
+            if returned is not None and self.bind_counts.get(expr.func.value, 0) == 1:
+                value = self.const_str(returned)
+                if value is not None:
+                    return [value]
+        return []
 
     def const_elements(self, expr: cst.BaseExpression, depth: int = 0) -> list[Any] | None:
         """The element expressions of a list/tuple display (or a name bound once to one)."""

@@ -168,12 +168,19 @@ def _track_assign(node: cst.Assign, ctx: ScanContext) -> None:
 def _track_for(node: cst.For | cst.CompFor, ctx: ScanContext) -> None:
     for name in _target_names(node.target):
         ctx.bind(name)
+    if isinstance(node.target, cst.Name):
+        ctx.for_iters.setdefault(node.target.value, []).append(node.iter)
     if ctx.is_tainted(node.iter):
         ctx.taint_targets(node.target)
 
 
 def _track_def(node: cst.FunctionDef, ctx: ScanContext) -> None:
     ctx.bind(node.name.value)
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine):
+        stmt = body[0].body[0] if len(body[0].body) == 1 else None
+        if isinstance(stmt, cst.Return) and stmt.value is not None:
+            ctx.const_returns[node.name.value] = stmt.value
     ctx.scope.append(node.name.value)
     ctx.scope_kinds.append("function")
     for param in (*node.params.params, *node.params.posonly_params, *node.params.kwonly_params):
@@ -334,7 +341,12 @@ def _parse_without_validation(source: str) -> cst.Module:
             cst.CSTNode.__post_init__ = original  # type: ignore[method-assign]
 
 
-def run_rules(source: str, rules: Sequence[Rule], allowed_imports: frozenset[str]) -> list[Finding]:
+def run_rules(
+    source: str,
+    rules: Sequence[Rule],
+    allowed_imports: frozenset[str],
+    surface_policy: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+) -> list[Finding]:
     """Parse once, run every rule in one pass, return positioned, fingerprinted findings.
 
     Raises SyntaxError, libcst.ParserSyntaxError, TooComplexError, RecursionError, MemoryError or
@@ -347,7 +359,12 @@ def run_rules(source: str, rules: Sequence[Rule], allowed_imports: frozenset[str
     if _depth(tree) > MAX_DEPTH:
         raise TooComplexError(f"syntax nested deeper than {MAX_DEPTH} levels")
     module = _parse_without_validation(source)
-    ctx = ScanContext(source=source, allowed_imports=allowed_imports, module=module)
+    ctx = ScanContext(
+        source=source,
+        allowed_imports=allowed_imports,
+        module=module,
+        surface_policy=surface_policy,
+    )
     visit, leave = _tables(rules)
     run = _CombinedPass(ctx, visit, leave, module)
     walk(module, run.on_visit, run.on_leave, full=COMMENT_HINT.search(source) is not None)

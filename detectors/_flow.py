@@ -153,7 +153,7 @@ class Flow:
             if pt is cst.Param and parent.name is node:
                 self._bind(scope, node.value, "param", parent)
                 continue
-            if pt in _SCOPE_KINDS and parent.name is node:
+            if (pt is cst.FunctionDef or pt is cst.ClassDef) and parent.name is node:
                 outer = self.f.scopes[scope].parent
                 self._bind(max(outer, 0), node.value, "def", parent)
                 continue
@@ -531,14 +531,13 @@ class Flow:
             for how, node in self.bindings((self.resolve(func.value, scope), func.value)):
                 if how == "def":
                     targets.append((node, 0))
-        elif isinstance(func, cst.Attribute):
-            for info in self.f.scopes:
-                if info.kind == "class":
-                    for member in _class_members(info.node):
-                        if isinstance(member, cst.FunctionDef) and (
-                            member.name.value == func.attr.value
-                        ):
-                            targets.append((member, 1))
+            if not targets:
+                for how, node in self.bindings((self.resolve(func.value, scope), func.value)):
+                    value = getattr(self.P.get(id(node)), "value", None)
+                    if how == "assign" and value is not None:
+                        targets.extend((m, 1) for m in self._methods_for(value))
+        else:
+            targets.extend((m, 1) for m in self._methods_for(func))
         if not targets:
             return False
         index = None
@@ -558,6 +557,35 @@ class Flow:
             elif isinstance(node, cst.FunctionDef):
                 followed |= self._follow_function(node, arg, index, offset, kind)
         return followed
+
+    def _methods_for(self, expr: cst.BaseExpression) -> list[cst.FunctionDef]:
+        """Methods of the file's own classes that ``expr`` (``obj.name``, ``getattr(obj,
+        "name")``, ``getattr(self, computed)``) can be: by name, or every method when the name is
+        computed."""
+        name: str | None
+        if isinstance(expr, cst.Attribute):
+            name = expr.attr.value
+        elif isinstance(expr, cst.Call) and self.ctx.call_name(expr) == "getattr":
+            if len(expr.args) < 2:
+                return []
+            name = self.ctx.const_str(expr.args[1].value)
+            if name is None:
+                return [
+                    m
+                    for info in self.f.scopes
+                    if info.kind == "class"
+                    for m in _class_members(info.node)
+                    if isinstance(m, cst.FunctionDef)
+                ]
+        else:
+            return []
+        return [
+            m
+            for info in self.f.scopes
+            if info.kind == "class"
+            for m in _class_members(info.node)
+            if isinstance(m, cst.FunctionDef) and m.name.value == name
+        ]
 
     def _follow_function(
         self, fn: cst.FunctionDef, arg: cst.Arg, index: int | None, offset: int, kind: str
