@@ -1,6 +1,8 @@
-"""Auditing files: discovery, cached and parallel scanning, optional sandbox execution, summary.
+"""Auditing files: discovery, cached and parallel scanning, summary.
 
 ``stopbox audit`` is a thin CLI over :func:`audit_paths`; bench/audit.py calls it in-process.
+Nothing here runs the audited code: ``--execute`` lives in the command layer
+(harness/commands/_execute.py), which attaches sandbox results to these reports.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import tokenize
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,6 @@ __all__ = [
     "FileReport",
     "discover",
     "audit_paths",
-    "execute_reports",
     "summarise",
     "cross_check",
     "failing",
@@ -54,6 +55,8 @@ class FileReport:
     """The :class:`~harness.sandbox.ExecResult` of running the file (``--execute``), else None."""
     lines: int = 0
     baselined: int = 0
+    probe: dict[str, Any] | None = None
+    """With ``--execute``: how the file was driven (entry, task, status, utility calls ...)."""
 
     @property
     def all_findings(self) -> tuple[Finding, ...]:
@@ -64,6 +67,7 @@ class FileReport:
         if execute:
             out["result"] = self.result.to_json() if self.result is not None else None
             out["runtime_findings"] = [f.to_json() for f in self.runtime]
+            out["probe"] = self.probe
         return out
 
 
@@ -184,26 +188,6 @@ def audit_paths(
                 progress(done, len(misses))
     ordered = [reports[_display(f)] for f in files if _display(f) in reports]
     return ordered, sources
-
-
-def execute_reports(
-    reports: list[FileReport], sources: dict[str, str], policy: Any, backend: str
-) -> list[FileReport]:
-    """Run each file as a script in the sandbox; attach its result and runtime findings."""
-    from stopbox.detectors.runtime import runtime_findings
-    from stopbox.harness.sandbox import started
-
-    out: list[FileReport] = []
-    with started(backend, policy) as sandbox:
-        for report in reports:
-            source = sources.get(report.path)
-            if source is None:  # undecodable: never run
-                out.append(report)
-                continue
-            result = sandbox.exec(source, filename=Path(report.path).name)
-            runtime = tuple(runtime_findings(result, report.path))
-            out.append(replace(report, result=result, runtime=runtime))
-    return out
 
 
 def failing(files: Sequence[FileReport], fail_on: str) -> int:

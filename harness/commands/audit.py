@@ -97,7 +97,7 @@ def audit(
     Exit 0: nothing at or above --fail-on; 1: findings at or above it; 2: usage or internal
     error (a missing or unreadable PATH, or one that holds no Python file, is exit 2).
     """
-    from stopbox.detectors._audit import audit_paths, execute_reports, failing
+    from stopbox.detectors._audit import audit_paths, failing
     from stopbox.detectors._baseline import filter_baseline, read_baseline
     from stopbox.detectors._baseline import write_baseline as save_baseline
     from stopbox.harness.commands._audit_config import (
@@ -175,6 +175,8 @@ def audit(
         if source is not None:
             sources[report.path] = source
     if execute:
+        from stopbox.harness.commands._execute import execute_reports
+
         files = execute_reports(
             files, sources, pol, backend.value if backend else pol.sandbox.backend
         )
