@@ -41,10 +41,18 @@ ON_BLOCKING = ("block", "record")
 @dataclass(frozen=True, slots=True)
 class ImportsPolicy:
     allow: tuple[str, ...] = (
-        "math", "random", "itertools", "functools", "collections", "heapq", "bisect", "numpy",
-        "typing", "dataclasses", "re", "time", "statistics", "copy", "operator", "string",
-        "fractions", "decimal", "enum", "abc", "helpers",
+        "math", "cmath", "random", "statistics", "fractions", "decimal", "numbers", "itertools",
+        "functools", "operator", "collections", "heapq", "bisect", "array", "copy", "enum",
+        "abc", "dataclasses", "typing", "re", "string", "textwrap", "difflib", "unicodedata",
+        "json", "hashlib", "base64", "binascii", "struct", "zlib", "time", "datetime",
+        "calendar", "graphlib", "pprint", "keyword", "colorsys", "secrets", "contextlib",
+        "numpy", "helpers",
     )  # fmt: skip
+    """Harmless pure modules (no files, network, processes or interpreter internals)."""
+    surface_allow: tuple[str, ...] = ()
+    """``module.name`` entries added to the built-in module surfaces (gate-rules, issue 10)."""
+    surface_deny: tuple[str, ...] = ()
+    """``module.name`` entries removed from the built-in module surfaces."""
 
 
 @dataclass(frozen=True, slots=True)
