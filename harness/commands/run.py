@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
 from stopbox.harness.errors import RunDirError, StopboxError, UsageError
 from stopbox.harness.policy import Policy, load_policy, policy_from_dict
 from stopbox.harness.stop._engine import EngineStats
@@ -130,8 +129,14 @@ def _summary(report: dict[str, Any], out: Path) -> None:
             f"({100 * b['ci_low']:.1f}–{100 * b['ci_high']:.1f})",
         )  # fmt: skip
     Console().print(table)
+    for it in report["iterations"]:
+        for f in it.get("failed_tests") or ():
+            where = f"I_{it['iteration']} test {f['task']}#{f['test']}"
+            print(f"{where} failed ({f['kind']}, scored 0): {f['reason']}")
     gain = report.get("utility_gain") or {}
-    if gain:
+    if gain.get("all_failed"):
+        print(f"no utility gain: {gain['summary']}")
+    elif gain:
         print(f"utility gain: val {gain['val']['gain']:+.3f}, test {gain['test']['gain']:+.3f}")
     print(f"run directory: {out}  (report.json written)")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Literal
 
 import structlog
-
 from stopbox.harness.errors import LMError
 
 __all__ = ["ModelPrice", "Pricing", "PRICING_FILE", "load_pricing"]

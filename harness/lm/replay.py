@@ -7,14 +7,14 @@ A cassette is JSONL, one line per *sample*::
      "completion_tokens": .., "cost_usd": .., "excerpt": "<first 80 characters of the message>"}
 
 ``key`` is the sha256 of the canonical JSON of ``[model, system, message, temperature, n, sample,
-occurrence]`` where ``occurrence`` counts earlier requests with the same ``(model, system,
-message, temperature, n)`` in this run (0, 1, 2, ...).  Inside a ``stopbox.harness.lm.lm_request(name)``
+occurrence]`` where ``occurrence`` counts earlier requests with the same ``(model, system, message,
+temperature, n)`` in this run (0, 1, 2, ...).  Inside a ``stopbox.harness.lm.lm_request(name)``
 block the name is appended to the key and occurrences count per name, so calls made in parallel
 (whose order differs from run to run) still replay exactly.  So repeated identical prompts — the
 paper's ``batch_prompt(expertise, [message] * 6)`` — replay in the order they were recorded, and
-replay does not depend on how messages were grouped into calls.  A call's token counts and cost
-are split over its lines (integers: remainders go to the first lines), so a replayed call of the
-same shape reports the recorded totals exactly.
+replay does not depend on how messages were grouped into calls.  A call's token counts and cost are
+split over its lines (integers: remainders go to the first lines), so a replayed call of the same
+shape reports the recorded totals exactly.
 
 A replay miss raises :class:`~harness.errors.CassetteError` naming the cassette, the request hash
 and a prompt excerpt; a malformed line names the file and line number.

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-
 from stopbox.harness.lm import LanguageModel, get_lm
 from stopbox.harness.policy import SEVERITIES, Policy
 from stopbox.harness.sandbox._base import ExecResult, Sandbox

@@ -2,10 +2,12 @@
 sandbox job, with the brokered proxies as its arguments.
 
 The improver program is stored and scanned first and gated by the policy.  Whatever goes wrong
-(blocked, fails to load, raises, times out, returns something that is not source text) the
-result falls back to the initial solution and the reason is recorded.  Finished runs are cached in
-the ledger by key (improver sha + initial solution sha + utility + context + policy), so a
-resumed run does not run them again.
+(blocked, fails to load, raises, times out, returns something that is not source text) the run is
+not ``ok``, its reason is recorded (:func:`failure_kind` names its kind) and ``solution`` is the
+initial solution, so the loop can carry an improver over; the meta-utility never scores that
+fallback (a failed run scores 0 on its test, see :mod:`stopbox.harness.stop.meta`).  Finished runs
+are cached in the ledger by key (improver sha + initial solution sha + utility + context + policy),
+so a resumed run does not run them again.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ import time
 from dataclasses import dataclass
 
 import structlog
-
 from stopbox.harness.broker import Broker, language_model_proxy, utility_proxy
 from stopbox.harness.lm import Budget
 from stopbox.harness.sandbox._base import ExecResult, RpcError, Status
 from stopbox.harness.stop._engine import Engine, UtilitySpec
 from stopbox.harness.store import Evaluation, sha256_text, stable_key
 
-__all__ = ["ImproverRun", "run_improver", "ENTRY"]
+__all__ = ["ImproverRun", "run_improver", "failure_kind", "FAILURE_KINDS", "ENTRY"]
 
 log = structlog.get_logger("stopbox.improver")
 ENTRY = "improve_algorithm"
@@ -38,6 +39,27 @@ class ImproverRun:
     """``"ok"`` or why the initial solution was kept."""
     blocked: bool = False
     cached: bool = False
+
+
+FAILURE_KINDS = ("blocked", "timed_out", "failed_to_load", "raised", "no_program", "budget")
+
+
+def failure_kind(reason: str) -> str:
+    """The kind of a failed improver run from its recorded reason (``"ok"`` -> ``"ok"``)."""
+    if reason == "ok":
+        return "ok"
+    if reason.startswith("blocked by policy"):
+        return "blocked"
+    if reason.startswith("improver returned"):
+        return "no_program"
+    if reason.startswith("improver failed to load"):
+        return "failed_to_load"
+    head = reason.split(" (", 1)[0]
+    if head.endswith((": timeout", ": killed")):
+        return "timed_out"
+    if "budget" in reason.lower():
+        return "budget"
+    return "raised"
 
 
 def _failure(result: ExecResult, what: str) -> str:

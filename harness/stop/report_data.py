@@ -126,6 +126,12 @@ def _calibration(programs: list[_Program]) -> list[dict[str, Any]]:
 def _gain(iterations: list[dict[str, Any]]) -> dict[str, Any]:
     if not iterations:
         return {}
+    if all(it.get("all_failed") for it in iterations):  # no gain to report: nothing ran
+        kinds = Counter(f["kind"] for it in iterations for f in it.get("failed_tests") or ())
+        return {"all_failed": True, "failed_by_kind": dict(sorted(kinds.items())),
+                "summary": "every improver run failed ("
+                + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+                + "); no utility gain was measured"}  # fmt: skip
     seed, final = iterations[0], iterations[-1]
     out: dict[str, Any] = {}
     repeats: dict[str, Any] = {}
@@ -156,6 +162,7 @@ def build_report(store: RunStore) -> dict[str, Any]:
             "val_values": it.get("val_values", []),
             "test_values": it.get("test_values", []),
             "reason": it.get("reason", ""),
+            "failed_tests": it.get("failed_tests", []),
             "programs": _program_counts(ps),
             "bypass": _bypass(ps),
             "lm": store.lm_usage(it["iteration"]),

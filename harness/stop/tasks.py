@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import structlog
-
 from stopbox.harness._resources import data_dir
 from stopbox.harness.errors import TaskError
 from stopbox.harness.sandbox._base import ExecResult, Job, Sandbox, Status

@@ -8,7 +8,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from stopbox.harness.lm.testing import FakeOpenAIServer, RecordedRequest
 
 

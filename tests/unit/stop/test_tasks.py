@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from stopbox.harness.errors import TaskError
 from stopbox.harness.lm.synthetic.solutions import variants_for
 from stopbox.harness.sandbox import Sandbox
