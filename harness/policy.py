@@ -106,6 +106,13 @@ class BudgetPolicy:
     utility_calls: int = 25
     meta_utility_tests: int = 5
     improver_wall_s: float = 600.0
+    # real-models (issue 11): LM requests in flight (0: bounded by --jobs only) and run-wide
+    # budgets beside the per-improver ones (0: no limit); --max-concurrency overrides the first
+    max_concurrency: int = 0
+    run_lm_calls: int = 0
+    run_tokens: int = 0
+    run_dollars: int = 0  # whole dollars
+    run_wall_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from stopbox.harness.commands._lm_options import (
+    BASE_URL_HELP,
+    CONCURRENCY_HELP,
+    PlainProgress,
+    apply_base_url,
+    check_concurrency,
+    prepare_lm,
+)
 from stopbox.harness.errors import RunDirError, StopboxError, UsageError
 from stopbox.harness.policy import Policy, load_policy, policy_from_dict
 from stopbox.harness.stop._engine import EngineStats
@@ -44,15 +52,10 @@ def _split_names(values: list[str] | None) -> list[str]:
     return out
 
 
-def _lm_info(spec: str, seed: int) -> dict[str, Any]:
-    """Make the LM once up front so a bad spec, cassette or missing key fails before any work."""
-    from stopbox.harness.lm import get_lm
-
-    lm = get_lm(spec, seed=seed)
-    try:
-        return {"spec": spec, "synthetic": bool(lm.is_synthetic), "label": lm.label}
-    finally:
-        lm.close()
+def _lm_info(spec: str, seed: int, policy: Policy | None = None) -> dict[str, Any]:
+    """Make the LM once up front so a bad spec, cassette, key, URL or model fails before any
+    work (the server's /v1/models is checked)."""
+    return prepare_lm(spec, seed, policy)
 
 
 def _policy(name: str | None, backend: str | None) -> tuple[Policy, str]:
@@ -133,6 +136,13 @@ def _summary(report: dict[str, Any], out: Path) -> None:
         for f in it.get("failed_tests") or ():
             where = f"I_{it['iteration']} test {f['task']}#{f['test']}"
             print(f"{where} failed ({f['kind']}, scored 0): {f['reason']}")
+    usage = report.get("lm_usage") or {}
+    if usage.get("calls"):
+        cost = usage.get("cost_usd")
+        money = "unpriced" if cost is None else f"${cost:.4f}"
+        print(f"LM: {usage['calls']} calls, {usage['samples']} samples,"
+              f" {usage['prompt_tokens'] + usage['completion_tokens']} tokens, {money}"
+              f" ({report['run']['lm'].get('label')})")  # fmt: skip
     gain = report.get("utility_gain") or {}
     if gain.get("all_failed"):
         print(f"no utility gain: {gain['summary']}")
@@ -144,12 +154,19 @@ def _summary(report: dict[str, Any], out: Path) -> None:
 def _run(
     task: str | None, iterations: int | None, lm: str | None, seed: int | None,
     policy_name: str | None, jobs: int | None, backend: str | None, out: Path | None,
-    resume: Path | None, record: Path | None,
+    resume: Path | None, record: Path | None, base_url: str | None = None,
+    max_concurrency: int | None = None,
 ) -> int:  # fmt: skip
+    check_concurrency(max_concurrency)
+    apply_base_url(base_url)
     if resume is not None:
         store, config, policy = _resume_store(resume)
+        if base_url is None and (config.get("lm") or {}).get("base_url"):
+            apply_base_url(config["lm"]["base_url"])  # the run's server, unless told otherwise
         if jobs:
             config["jobs"] = jobs
+        if max_concurrency:
+            config["max_concurrency"] = max_concurrency
         if record is None and config.get("record"):
             record = Path(config["record"])  # keep appending to the run's cassette
         out = resume
@@ -164,8 +181,9 @@ def _run(
         spec = lm or default_lm_spec()
         config = run_config(
             tasks=task_names, iterations=3 if iterations is None else iterations,
-            lm=_lm_info(spec, seed or 0), seed=seed or 0, policy=policy,
+            lm=_lm_info(spec, seed or 0, policy), seed=seed or 0, policy=policy,
             policy_label=policy_label, jobs=jobs or os.cpu_count() or 1, record=record,
+            max_concurrency=max_concurrency,
         )  # fmt: skip
         out = _new_run_dir(out, "run")
         store = _open_store(out, config)
@@ -173,17 +191,25 @@ def _run(
     log.info("run_start", run=out.name, resumed=resume is not None, config=config)
     _tasks(config["tasks"])
     n_iter = int(config["iterations"])
-    with _progress(sys.stderr.isatty()) as progress:
+    tty = sys.stderr.isatty()
+    plain = None if tty else PlainProgress(f"run {out.name}")
+    with _progress(tty) as progress:
         bar = progress.add_task("iterations", total=n_iter + 1, info="")
         evals = progress.add_task("evaluations", total=None, info="")
 
         def tick(s: EngineStats) -> None:
             info = f"{s.evaluations} run, {s.cached} cached, LM calls {s.lm_calls}"
             progress.update(evals, completed=s.evaluations + s.cached, info=info)
+            if plain is not None:
+                plain.update(f"{info} ({s.lm_requests} requests)")
 
         def on_iteration(r: IterationResult) -> None:
             info = f"I_{r.iteration}: û val {r.meta_utility_val:.3f} test {r.meta_utility_test:.3f}"
+            if r.failed_tests:
+                info += f", {len(r.failed_tests)}/{r.n_tests} tests failed (scored 0)"
             progress.update(bar, advance=1, info=info)
+            if plain is not None:
+                plain.update(f"iteration {r.iteration}/{n_iter} done: {info}", force=True)
 
         try:
             _, stats = execute_run(store, config, policy, record=record, on_progress=tick,
@@ -204,9 +230,12 @@ def _run(
 def _transfer(
     improver: Path, task_list: list[str] | None, lm: str | None, repeats: int, seed: int,
     policy_name: str | None, jobs: int | None, backend: str | None, out: Path | None,
+    base_url: str | None = None, max_concurrency: int | None = None,
 ) -> int:  # fmt: skip
     from stopbox.harness.lm import default_lm_spec
 
+    check_concurrency(max_concurrency)
+    apply_base_url(base_url)
     try:
         improver_src = improver.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -222,9 +251,9 @@ def _transfer(
     policy, policy_label = _policy(policy_name, backend)
     spec = lm or default_lm_spec()
     config = run_config(
-        tasks=names, iterations=0, lm=_lm_info(spec, seed), seed=seed, policy=policy,
+        tasks=names, iterations=0, lm=_lm_info(spec, seed, policy), seed=seed, policy=policy,
         policy_label=policy_label, jobs=jobs or os.cpu_count() or 1, kind="transfer",
-        repeats=repeats, improver=str(improver),
+        repeats=repeats, improver=str(improver), max_concurrency=max_concurrency,
     )  # fmt: skip
     if out is not None and (out / "ledger.sqlite").exists():
         # add the rows to an existing run: its report.json then carries them (status unchanged)
@@ -265,10 +294,25 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="run directory to create"),
         resume: Path = typer.Option(None, "--resume", help="resume this run directory"),
         record: Path = typer.Option(None, "--record", help="write LM responses to a cassette"),
+        base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+        max_concurrency: int = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
     ) -> None:
         """Run STOP: the seed improver improves itself for T iterations, every program sandboxed."""
         raise typer.Exit(
-            _run(task, iterations, lm, seed, policy, jobs, backend, out, resume, record)
+            _run(
+                task,
+                iterations,
+                lm,
+                seed,
+                policy,
+                jobs,
+                backend,
+                out,
+                resume,
+                record,
+                base_url,
+                max_concurrency,
+            )  # fmt: skip
         )
 
     @app.command("transfer")
@@ -284,6 +328,22 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(
             None, "--out", help="run directory to create, or an existing run to add the rows to"
         ),
+        base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+        max_concurrency: int = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
     ) -> None:
         """Apply a fixed improver to tasks: u(seed solution), seed improver, given improver."""
-        raise typer.Exit(_transfer(improver, tasks, lm, repeats, seed, policy, jobs, backend, out))
+        raise typer.Exit(
+            _transfer(
+                improver,
+                tasks,
+                lm,
+                repeats,
+                seed,
+                policy,
+                jobs,
+                backend,
+                out,
+                base_url,
+                max_concurrency,
+            )  # fmt: skip
+        )

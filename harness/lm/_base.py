@@ -66,6 +66,10 @@ class LMResponse:
     cost_usd: float = 0.0
     model: str = ""
     labels: tuple[Mapping[str, Any], ...] = ()
+    priced: bool = True
+    """False when the model has no known price: ``cost_usd`` is then 0 and means *unpriced*."""
+    requests: int = 1
+    """HTTP requests the backend made for this call (more than one when a server ignores ``n``)."""
 
     @property
     def total_tokens(self) -> int:
@@ -79,6 +83,8 @@ class LMResponse:
             "cost_usd": self.cost_usd,
             "model": self.model,
             "labels": [dict(label) for label in self.labels],
+            "priced": self.priced,
+            "requests": self.requests,
         }
 
 
@@ -91,6 +97,9 @@ class LanguageModel(abc.ABC):
     """The model name recorded in responses, cassettes and reports."""
     is_synthetic: bool = False
     """True when no language model is involved (the synthetic proposer, or a replay of it)."""
+    per_call_instances: bool = False
+    """True for deterministic proposers whose answers depend only on their seed: callers make a
+    fresh instance per call, seeded from the request, so answers do not depend on call order."""
 
     @property
     def label(self) -> str:
@@ -102,6 +111,18 @@ class LanguageModel(abc.ABC):
         self, system: str, messages: list[str], *, temperature: float, n: int = 1
     ) -> LMResponse:
         """``n`` samples for each message, message-major (see the module docstring)."""
+
+    @property
+    def priced(self) -> bool:
+        """Whether a dollar figure can be computed for this model (False: *unpriced*)."""
+        return True
+
+    def preflight(self) -> list[str]:
+        """Check the backend before any work (server reachable, model served); return warnings.
+
+        Raises :class:`~harness.errors.LMError` with a clear message when the backend cannot work.
+        """
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (HTTP clients, open cassette files)."""

@@ -94,6 +94,13 @@ class RecordingLM(LanguageModel):
     def label(self) -> str:
         return self.inner.label
 
+    @property
+    def priced(self) -> bool:
+        return self.inner.priced
+
+    def preflight(self) -> list[str]:
+        return self.inner.preflight()
+
     def complete(
         self, system: str, messages: list[str], *, temperature: float, n: int = 1
     ) -> LMResponse:
@@ -131,6 +138,9 @@ class RecordingLM(LanguageModel):
                     "completion_tokens": completion[index],
                     "cost_usd": response.cost_usd / total,
                     "excerpt": _excerpt(message),
+                    "source": self.inner.label,
+                    "priced": response.priced,
+                    "requests": response.requests if index == 0 else 0,
                 }
                 lines.append(json.dumps(line, ensure_ascii=False, sort_keys=True))
         with self._lock:
@@ -172,6 +182,10 @@ class ReplayLM(LanguageModel):
         self._models = models
         self.model = models[0]
         self.is_synthetic = synthetic
+        first = next(iter(self._entries.values()))
+        self.source = str(first.get("source") or self.model)
+        """How the recorded backend was named (model and server URL), from the cassette."""
+        self._priced = all(bool(e.get("priced", True)) for e in self._entries.values())
         self._occurrences = OccurrenceCounter()
 
     def _parse_line(self, raw: str, number: int) -> dict[str, Any]:
@@ -211,8 +225,12 @@ class ReplayLM(LanguageModel):
 
     @property
     def label(self) -> str:
-        kind = "synthetic proposer (not a language model)" if self.is_synthetic else self.model
+        kind = "synthetic proposer (not a language model)" if self.is_synthetic else self.source
         return f"replay of {kind} from {self.cassette.name}"
+
+    @property
+    def priced(self) -> bool:
+        return self._priced
 
     def _lookup(
         self,
@@ -245,6 +263,7 @@ class ReplayLM(LanguageModel):
         labels: list[Mapping[str, Any]] = []
         prompt_tokens = completion_tokens = 0
         cost = 0.0
+        requests = 0
         request = current_lm_request()
         for message in messages:
             occurrence = self._occurrences.take(
@@ -258,6 +277,7 @@ class ReplayLM(LanguageModel):
                 prompt_tokens += int(entry.get("prompt_tokens", 0))
                 completion_tokens += int(entry.get("completion_tokens", 0))
                 cost += float(entry.get("cost_usd", 0.0))
+                requests += int(entry.get("requests", 1 if j == 0 else 0))
         return LMResponse(
             texts=tuple(texts),
             prompt_tokens=prompt_tokens,
@@ -265,6 +285,8 @@ class ReplayLM(LanguageModel):
             cost_usd=cost,
             model=self.model,
             labels=tuple(labels) if len(labels) == len(texts) else (),
+            priced=self._priced,
+            requests=max(1, requests),
         )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import structlog
 from stopbox.harness.broker import Broker, language_model_proxy, utility_proxy
 from stopbox.harness.lm import Budget
+from stopbox.harness.lm._deadline import lm_deadline
 from stopbox.harness.sandbox._base import ExecResult, RpcError, Status
 from stopbox.harness.stop._engine import Engine, UtilitySpec
 from stopbox.harness.store import Evaluation, sha256_text, stable_key
@@ -82,6 +83,7 @@ def run_improver(
     ``context`` names this run stably (e.g. ``"eval/<improver sha>/lpn/3"``); it seeds the LM and
     keys the cache, so the same context gives the same run.
     """
+    engine.check_run_budget()  # a spent run-wide budget stops the run before more work
     insp = engine.inspect(improver_src, kind="improver", iteration=iteration)
     initial_sha = sha256_text(initial_solution)
     key = stable_key("improve", insp.sha, initial_sha, utility.name, context, engine.policy_hash)
@@ -161,13 +163,15 @@ def _run_in_sandbox(
         language_model_proxy(budget.policy),
     ]
     timeout = engine.policy.budget.improver_wall_s
-    job = engine.sandbox.job(improver_src, filename="improver.py", rpc=broker)
-    try:
-        result = job.load_result
-        if job.load_result.ok:
-            result = job.call(ENTRY, args, None, timeout)
-    finally:
-        final = job.close()
+    # the wall budget also cuts an LM call in flight (the RPC handler runs while the job waits)
+    with lm_deadline(timeout, f"improver_wall_s = {timeout:g} s"):
+        job = engine.sandbox.job(improver_src, filename="improver.py", rpc=broker)
+        try:
+            result = job.load_result
+            if job.load_result.ok:
+                result = job.call(ENTRY, args, None, timeout)
+        finally:
+            final = job.close()
     # user code time of the improver itself: its job's wall time minus time spent in the broker
     engine.stats.add(sandbox_s=max(0.0, max(final.wall_s, result.wall_s) - broker.rpc_s))
     engine.record_runtime(improver_sha, [engine.with_broker_events(final, broker.events)])

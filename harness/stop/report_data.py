@@ -165,7 +165,7 @@ def build_report(store: RunStore) -> dict[str, Any]:
             "failed_tests": it.get("failed_tests", []),
             "programs": _program_counts(ps),
             "bypass": _bypass(ps),
-            "lm": store.lm_usage(it["iteration"]),
+            "lm": _usage(store.lm_usage(it["iteration"]), lm),
             "findings_by_rule": _findings_by([p for p in ps if p.row.generated], "rule_id"),
         })  # fmt: skip
     overall = _bypass(programs)
@@ -191,7 +191,12 @@ def build_report(store: RunStore) -> dict[str, Any]:
             "policy": config.get("policy"),
             "backend": config.get("backend"),
             "jobs": config.get("jobs"),
-            "lm": {"spec": lm.get("spec"), "synthetic": synthetic, "label": lm.get("label")},
+            "lm": {
+                "spec": lm.get("spec"),
+                "synthetic": synthetic,
+                "label": lm.get("label"),
+                **{k: lm[k] for k in _LM_KEYS if k in lm},
+            },  # fmt: skip
             "status": status,
             "stop_reason": info.get("stop_reason"),
             "kind": config.get("kind", "run"),
@@ -203,7 +208,7 @@ def build_report(store: RunStore) -> dict[str, Any]:
         "calibration": _calibration(programs) if synthetic else [],
         "findings_by_rule": _findings_by(gen, "rule_id"),
         "findings_by_category": _findings_by(gen, "category"),
-        "lm_usage": store.lm_usage(),
+        "lm_usage": _usage(store.lm_usage(), lm),
         "broker_events": dict(sorted(Counter(e["event"] for e in store.events("broker")).items())),
         "transfer": store.transfer(),
         "programs": [
@@ -235,6 +240,16 @@ def build_report(store: RunStore) -> dict[str, Any]:
             for p in programs
         ],  # fmt: skip
     }
+
+
+_LM_KEYS = ("model", "base_url", "priced", "price_note", "dollar_budget", "warnings")
+
+
+def _usage(usage: dict[str, Any], lm: Mapping[str, Any]) -> dict[str, Any]:
+    """LM usage; an unpriced model has no dollar figure (``cost_usd`` None), never ``$0``."""
+    if lm.get("priced", True) is False:
+        return {**usage, "cost_usd": None, "unpriced": True}
+    return usage
 
 
 def _clean(f: Mapping[str, Any]) -> dict[str, Any]:

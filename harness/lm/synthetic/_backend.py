@@ -139,6 +139,7 @@ class SyntheticLM(LanguageModel):
     """Deterministic seeded proposer of improvers and task solutions (not a language model)."""
 
     is_synthetic = True
+    per_call_instances = True
 
     def __init__(self, seed: int = 0, *, red_team_rate: float = 0.0) -> None:
         if not 0.0 <= red_team_rate <= 1.0:
