@@ -30,12 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from stopbox.harness.errors import LMError, UsageError
+from stopbox.harness.registry import Registry
 
 __all__ = [
     "LMResponse",
     "LanguageModel",
     "LMFactory",
     "lm_backend",
+    "LM_BACKENDS",
+    "LM_WRAPPERS",
     "get_lm",
     "lm_backend_names",
     "default_lm_spec",
@@ -177,49 +180,46 @@ def current_lm_request() -> str | None:
 LMFactory = Callable[[str, int], LanguageModel]
 """``factory(argument_after_prefix, seed) -> LanguageModel``."""
 
-_REGISTRY: dict[str, LMFactory] = {}
+LM_BACKENDS: Registry[LMFactory] = Registry(
+    "LM backend",
+    builtins=(  # imported on the first lookup; they register themselves with @lm_backend
+        "stopbox.harness.lm.openai_backend",
+        "stopbox.harness.lm.replay",
+        "stopbox.harness.lm.synthetic",
+    ),
+)
+
+
+LM_WRAPPERS: Registry[Callable[[LanguageModel, Path], LanguageModel]] = Registry(
+    "LM wrapper", builtins=("stopbox.harness.lm.replay",)
+)
+"""``record``: ``wrapper(lm, cassette) -> LanguageModel`` appending every response."""
 
 
 def lm_backend(prefix: str) -> Callable[[LMFactory], LMFactory]:
     """Register a backend factory for specs ``<prefix>`` and ``<prefix>:<argument>``."""
-
-    def register(factory: LMFactory) -> LMFactory:
-        _REGISTRY[prefix] = factory
-        return factory
-
-    return register
-
-
-def _load_builtin_backends() -> None:
-    # Imported for their registration side effect.
-    from stopbox.harness.lm import openai_backend, replay, synthetic  # noqa: F401
+    return LM_BACKENDS.register(prefix, replace=True)
 
 
 def lm_backend_names() -> list[str]:
-    _load_builtin_backends()
-    return sorted(_REGISTRY)
+    return LM_BACKENDS.names()
 
 
 def get_lm(spec: str, *, seed: int = 0, record: Path | None = None) -> LanguageModel:
     """Make the backend a spec names; with ``record``, append every response to that cassette."""
-    _load_builtin_backends()
     if not isinstance(spec, str) or not spec.strip():
         raise UsageError("empty LM spec; expected openai:<model>, replay:<cassette> or synthetic")
     prefix, _, argument = spec.strip().partition(":")
-    factory = _REGISTRY.get(prefix)
-    if factory is None:
+    if prefix not in LM_BACKENDS:
         raise UsageError(
             f"unknown LM spec {spec!r}; expected one of: "
-            + ", ".join(
-                f"{name}:..." if name != "synthetic" else name for name in sorted(_REGISTRY)
-            )
+            + ", ".join(f"{name}:..." if name != "synthetic" else name for name in LM_BACKENDS)
         )
+    factory = LM_BACKENDS.get(prefix)
     lm = factory(argument, seed)
     lm.spec = spec.strip()
     if record is not None:
-        from stopbox.harness.lm.replay import RecordingLM
-
-        lm = RecordingLM(lm, Path(record))
+        lm = LM_WRAPPERS.get("record")(lm, Path(record))
     return lm
 
 

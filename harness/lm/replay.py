@@ -31,6 +31,7 @@ from typing import Any
 
 from stopbox.harness.errors import CassetteError
 from stopbox.harness.lm._base import (
+    LM_WRAPPERS,
     LanguageModel,
     LMResponse,
     OccurrenceCounter,
@@ -73,6 +74,7 @@ def _split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
+@LM_WRAPPERS.register("record", replace=True)
 class RecordingLM(LanguageModel):
     """Wraps any backend; appends every sample it returns to a cassette (JSONL)."""
 

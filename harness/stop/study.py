@@ -141,7 +141,10 @@ def run_calls(
     records: list[dict[str, Any]] = []
     try:
         policy = _load_policy(config.policy)
-        shared = None if config.lm.startswith("synthetic") else get_lm(config.lm, seed=config.seed)
+        shared: Any = get_lm(config.lm, seed=config.seed)
+        if shared.per_call_instances:  # a deterministic proposer: one instance per call seed
+            shared.close()
+            shared = None
         try:
             for call in calls:
                 n = min(config.samples_per_call, config.samples - call * config.samples_per_call)
