@@ -133,20 +133,25 @@ def _summary(report: dict[str, Any], out: Path) -> None:
         )  # fmt: skip
     Console().print(table)
     for it in report["iterations"]:
-        for f in it.get("failed_tests") or ():
-            where = f"I_{it['iteration']} test {f['task']}#{f['test']}"
-            print(f"{where} failed ({f['kind']}, scored 0): {f['reason']}")
+        failed = it.get("failed_tests") or {}
+        if isinstance(failed, dict) and failed.get("failed"):
+            reasons = ", ".join(
+                f"{n} {r}" for r, n in sorted((failed.get("by_reason") or {}).items())
+            )
+            print(f"I_{it['iteration']}: {failed['failed']}/{failed['tests']} meta-utility tests"
+                  f" failed and scored 0 ({reasons})")  # fmt: skip
     usage = report.get("lm_usage") or {}
     if usage.get("calls"):
         cost = usage.get("cost_usd")
-        money = "unpriced" if cost is None else f"${cost:.4f}"
+        unpriced = report["run"]["lm"].get("priced") is False or cost is None
+        money = "unpriced (no dollar figure)" if unpriced else f"${cost:.4f}"
         print(f"LM: {usage['calls']} calls, {usage['samples']} samples,"
               f" {usage['prompt_tokens'] + usage['completion_tokens']} tokens, {money}"
               f" ({report['run']['lm'].get('label')})")  # fmt: skip
     gain = report.get("utility_gain") or {}
-    if gain.get("all_failed"):
-        print(f"no utility gain: {gain['summary']}")
-    elif gain:
+    if gain.get("every_improver_failed") or gain.get("all_failed"):
+        print("no utility gain: every improver run failed (each failed test scores 0)")
+    elif gain.get("val") and gain.get("test"):
         print(f"utility gain: val {gain['val']['gain']:+.3f}, test {gain['test']['gain']:+.3f}")
     print(f"run directory: {out}  (report.json written)")
 

@@ -126,12 +126,6 @@ def _calibration(programs: list[_Program]) -> list[dict[str, Any]]:
 def _gain(iterations: list[dict[str, Any]]) -> dict[str, Any]:
     if not iterations:
         return {}
-    if all(it.get("all_failed") for it in iterations):  # no gain to report: nothing ran
-        kinds = Counter(f["kind"] for it in iterations for f in it.get("failed_tests") or ())
-        return {"all_failed": True, "failed_by_kind": dict(sorted(kinds.items())),
-                "summary": "every improver run failed ("
-                + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-                + "); no utility gain was measured"}  # fmt: skip
     seed, final = iterations[0], iterations[-1]
     out: dict[str, Any] = {}
     repeats: dict[str, Any] = {}
@@ -162,10 +156,9 @@ def build_report(store: RunStore) -> dict[str, Any]:
             "val_values": it.get("val_values", []),
             "test_values": it.get("test_values", []),
             "reason": it.get("reason", ""),
-            "failed_tests": it.get("failed_tests", []),
             "programs": _program_counts(ps),
             "bypass": _bypass(ps),
-            "lm": _usage(store.lm_usage(it["iteration"]), lm),
+            "lm": store.lm_usage(it["iteration"]),
             "findings_by_rule": _findings_by([p for p in ps if p.row.generated], "rule_id"),
         })  # fmt: skip
     overall = _bypass(programs)
@@ -191,12 +184,7 @@ def build_report(store: RunStore) -> dict[str, Any]:
             "policy": config.get("policy"),
             "backend": config.get("backend"),
             "jobs": config.get("jobs"),
-            "lm": {
-                "spec": lm.get("spec"),
-                "synthetic": synthetic,
-                "label": lm.get("label"),
-                **{k: lm[k] for k in _LM_KEYS if k in lm},
-            },  # fmt: skip
+            "lm": {"spec": lm.get("spec"), "synthetic": synthetic, "label": lm.get("label")},
             "status": status,
             "stop_reason": info.get("stop_reason"),
             "kind": config.get("kind", "run"),
@@ -208,7 +196,7 @@ def build_report(store: RunStore) -> dict[str, Any]:
         "calibration": _calibration(programs) if synthetic else [],
         "findings_by_rule": _findings_by(gen, "rule_id"),
         "findings_by_category": _findings_by(gen, "category"),
-        "lm_usage": _usage(store.lm_usage(), lm),
+        "lm_usage": store.lm_usage(),
         "broker_events": dict(sorted(Counter(e["event"] for e in store.events("broker")).items())),
         "transfer": store.transfer(),
         "programs": [
@@ -240,16 +228,6 @@ def build_report(store: RunStore) -> dict[str, Any]:
             for p in programs
         ],  # fmt: skip
     }
-
-
-_LM_KEYS = ("model", "base_url", "priced", "price_note", "dollar_budget", "warnings")
-
-
-def _usage(usage: dict[str, Any], lm: Mapping[str, Any]) -> dict[str, Any]:
-    """LM usage; an unpriced model has no dollar figure (``cost_usd`` None), never ``$0``."""
-    if lm.get("priced", True) is False:
-        return {**usage, "cost_usd": None, "unpriced": True}
-    return usage
 
 
 def _clean(f: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from pathlib import Path
 from stopbox.harness.stop.improver import failure_kind
 from stopbox.harness.stop.loop import run_loop
 from stopbox.harness.stop.meta import FAILED_SCORE, meta_utility
-from stopbox.harness.stop.report_data import build_report
 
 from ._fakes import FakeTask, improver
 from .test_engine import make_engine
@@ -54,23 +53,21 @@ def test_failure_kinds_from_recorded_reasons() -> None:
     assert failure_kind("improver returned NoneType, not program text") == "no_program"
 
 
-def test_run_where_every_improver_failed_reports_no_gain(tmp_path: Path) -> None:
+def test_run_where_every_improver_failed_records_it_per_iteration(tmp_path: Path) -> None:
     engine = make_engine(tmp_path / "r")
     out = run_loop(engine, [FakeTask()], iterations=1, n_tests=2,
                    seed_improver=improver("crash"), meta_description="meta")  # fmt: skip
     assert all(r.all_failed for r in out)
-    report = build_report(engine.store)
-    gain = report["utility_gain"]
-    assert gain["all_failed"] is True and "val" not in gain and "test" not in gain
-    assert "every improver run failed" in gain["summary"]
-    assert gain["failed_by_kind"] == {"raised": 4}
-    assert [len(it["failed_tests"]) for it in report["iterations"]] == [2, 2]
+    rows = engine.store.iterations()
+    assert [row["all_failed"] for row in rows] == [True, True]
+    assert [row["meta_utility_val"] for row in rows] == [0.0, 0.0]
+    assert [f["kind"] for row in rows for f in row["failed_tests"]] == ["raised"] * 4
+    assert [row["run_reasons"][0].startswith("improver failed") for row in rows] == [True, True]
 
 
-def test_partial_failure_still_reports_a_gain_with_zeros(tmp_path: Path) -> None:
+def test_partial_failure_is_not_all_failed(tmp_path: Path) -> None:
     engine = make_engine(tmp_path / "r")
-    run_loop(engine, [FakeTask()], iterations=1, n_tests=2, seed_improver=improver("single"),
-             meta_description="meta")  # fmt: skip
-    report = build_report(engine.store)
-    assert "all_failed" not in report["utility_gain"]
-    assert report["utility_gain"]["val"]["seed"] > 0
+    out = run_loop(engine, [FakeTask()], iterations=1, n_tests=2, seed_improver=improver("single"),
+                   meta_description="meta")  # fmt: skip
+    assert not any(r.all_failed for r in out)
+    assert engine.store.iterations()[0]["meta_utility_val"] > 0
