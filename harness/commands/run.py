@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
 from stopbox.harness.commands._lm_options import (
     BASE_URL_HELP,
     CONCURRENCY_HELP,

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+
 from stopbox.harness.errors import UsageError
 
 __all__ = ["register", "study_app", "lm_spec_with_red_team"]
@@ -55,6 +56,7 @@ def bypass(
     """Ask the LM to improve the sandboxed seed improver N times per prompt; count bypasses."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from stopbox.harness.lm import default_lm_spec
     from stopbox.harness.reporting import study_markdown
     from stopbox.harness.stop.study import PROMPTS, StudyConfig, run_study
@@ -105,6 +107,7 @@ def bypass(
 def _print_summary(study: dict[str, object], out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
+
     from stopbox.harness.reporting._text import fmt_count, fmt_rate
 
     table = Table(title=str(study.get("title", "bypass study")))

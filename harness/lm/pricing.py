@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import structlog
+
 from stopbox.harness.errors import LMError
 
 __all__ = ["ModelPrice", "Pricing", "PRICING_FILE", "load_pricing"]

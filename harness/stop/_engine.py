@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
+
 from stopbox.harness.lm import LanguageModel, get_lm
 from stopbox.harness.policy import SEVERITIES, Policy
 from stopbox.harness.sandbox._base import ExecResult, Sandbox

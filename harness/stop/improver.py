@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import structlog
+
 from stopbox.harness.broker import Broker, language_model_proxy, utility_proxy
 from stopbox.harness.lm import Budget
 from stopbox.harness.lm._deadline import lm_deadline

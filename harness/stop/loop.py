@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
+
 from stopbox.harness._resources import data_dir
 from stopbox.harness.stop._engine import Engine, TaskLike
 from stopbox.harness.stop.improver import run_improver

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import structlog
+
 from stopbox.harness import errors
 from stopbox.harness.errors import UsageError
 from stopbox.harness.reporting.study_data import summarise

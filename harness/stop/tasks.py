@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import structlog
+
 from stopbox.harness._resources import data_dir
 from stopbox.harness.errors import TaskError
 from stopbox.harness.sandbox._base import ExecResult, Job, Sandbox, Status

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from stopbox.harness.registry import Registry, RegistryError
 
 ROOT = Path(__file__).resolve().parents[2]

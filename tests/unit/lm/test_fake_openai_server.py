@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+
 from stopbox.harness.lm.testing import FakeOpenAIServer, RecordedRequest
 
 

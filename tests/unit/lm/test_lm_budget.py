@@ -7,6 +7,7 @@ import pickle
 import threading
 
 import pytest
+
 from stopbox.harness.errors import BudgetExceededError
 from stopbox.harness.lm import Budget, LMResponse
 from stopbox.harness.policy import BudgetPolicy

@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+
 from stopbox.harness.errors import LMError, UsageError
 from stopbox.harness.lm import get_lm
 from stopbox.harness.lm._deadline import DeadlineExceeded, lm_deadline

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
+
 from stopbox.harness.errors import LMError, UsageError
 from stopbox.harness.lm import LMResponse, default_lm_spec, get_lm, lm_backend_names
 from stopbox.harness.lm.pricing import Pricing, load_pricing
 from stopbox.harness.lm.synthetic import SyntheticLM
-from structlog.testing import capture_logs
 
 
 def test_builtin_backends_are_registered() -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from stopbox.harness.errors import CassetteError
 from stopbox.harness.lm import get_lm
 from stopbox.harness.lm.openai_backend import OpenAILM

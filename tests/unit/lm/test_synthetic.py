@@ -7,6 +7,7 @@ import re
 import statistics
 
 import pytest
+
 from stopbox.harness.lm import get_lm
 from stopbox.harness.lm.synthetic import (
     ATTACKS,

@@ -11,6 +11,7 @@ import io
 import tokenize
 
 import pytest
+
 from stopbox.harness.lm.synthetic import (
     ATTACKS,
     SOLUTION_ATTACKS,

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from stopbox.harness.errors import BudgetExceededError
 from stopbox.harness.lm import LanguageModel, LMResponse
 from stopbox.harness.lm.openai_backend import OpenAILM

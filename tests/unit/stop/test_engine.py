@@ -125,6 +125,7 @@ def test_loop_improves_and_is_deterministic_across_jobs(tmp_path: Path) -> None:
 
 def test_lm_backend_failure_stops_the_run_and_caches_nothing(tmp_path: Path) -> None:
     import pytest
+
     from stopbox.harness.errors import LMError
 
     class BrokenLM(FakeLM):

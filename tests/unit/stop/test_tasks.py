@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from stopbox.harness.errors import TaskError
 from stopbox.harness.lm.synthetic.solutions import variants_for
 from stopbox.harness.sandbox import Sandbox

@@ -7,6 +7,7 @@ import ast
 from collections.abc import Iterator
 
 import pytest
+
 from stopbox.harness.lm.synthetic.solutions import QUALITIES, Variant, solution_tasks, variants_for
 from stopbox.harness.policy import load_policy
 from stopbox.harness.sandbox import Sandbox
