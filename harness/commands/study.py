@@ -66,6 +66,9 @@ def bypass(
     backend: str | None = typer.Option(None, "--backend", help="Sandbox backend of --execute."),
     base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     max_concurrency: int | None = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
+    record: Path | None = typer.Option(
+        None, "--record", help="Write LM responses to a cassette (replay with --lm replay:FILE)."
+    ),
 ) -> None:
     """Ask the LM to improve the sandboxed seed improver N times per prompt; count bypasses."""
     from rich.console import Console
@@ -93,6 +96,8 @@ def bypass(
     limit = max_concurrency or loaded.budget.max_concurrency
     if limit and jobs > limit:  # each worker process makes one LM request at a time
         jobs = limit
+    if record is not None:
+        jobs = 1  # one process appends to the cassette, in call order (replay follows it)
     config = StudyConfig(
         lm=spec,
         samples=samples,
@@ -102,6 +107,7 @@ def bypass(
         policy=policy,
         execute=execute,
         backend=backend,
+        record=str(record.resolve()) if record is not None else None,
     )
     out_dir = resume or out or Path("runs") / time.strftime("study-%Y%m%d-%H%M%S", time.gmtime())
     err = Console(stderr=True)

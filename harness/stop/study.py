@@ -78,6 +78,8 @@ class StudyConfig:
     """Also run every attempt in the sandbox (runtime probe) and count ``runtime_confirmed``."""
     backend: str | None = None
     """Sandbox backend of ``--execute`` (None: the policy's)."""
+    record: str | None = None
+    """Append every LM response to this cassette (``--record``; replay with ``replay:<it>``)."""
 
     def calls(self) -> int:
         return math.ceil(self.samples / self.samples_per_call)
@@ -200,8 +202,9 @@ def run_calls(
     records: list[dict[str, Any]] = []
     try:
         policy = _load_policy(config.policy)
-        shared: Any = get_lm(config.lm, seed=config.seed)
-        if shared.per_call_instances:  # a deterministic proposer: one instance per call seed
+        record = Path(config.record) if config.record else None
+        shared: Any = get_lm(config.lm, seed=config.seed, record=record)
+        if shared.per_call_instances and record is None:  # seeded per call: order-free
             shared.close()
             shared = None
         try:
