@@ -34,6 +34,7 @@ import hashlib
 import json
 import random
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,11 +142,22 @@ class SyntheticLM(LanguageModel):
     is_synthetic = True
     per_call_instances = True
 
-    def __init__(self, seed: int = 0, *, red_team_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        red_team_rate: float = 0.0,
+        latency_s: float = 0.0,
+        distinct: bool = False,
+    ) -> None:
         if not 0.0 <= red_team_rate <= 1.0:
             raise ValueError(f"red_team_rate must be in [0, 1], got {red_team_rate}")
         self.seed = seed
         self.red_team_rate = red_team_rate
+        self.latency_s = latency_s
+        """Seconds each :meth:`complete` takes (a slow LM for benchmarks; cut by deadlines)."""
+        self.distinct = distinct
+        """Mark each sample with a unique ``# sample <hash>`` comment (no cache hides a call)."""
         self.model = "synthetic"
         self.spec = (
             "synthetic" if red_team_rate == 0 else f"synthetic:red_team_rate={red_team_rate:g}"
@@ -220,6 +232,8 @@ class SyntheticLM(LanguageModel):
         self, system: str, messages: list[str], *, temperature: float, n: int = 1
     ) -> LMResponse:
         validate_request(messages, temperature, n)
+        if self.latency_s > 0:
+            _wait(self.latency_s)
         texts: list[str] = []
         labels: list[dict[str, Any]] = []
         prompt_chars = completion_chars = 0
@@ -234,6 +248,8 @@ class SyntheticLM(LanguageModel):
                     text, label = self._improver(request, float(temperature), rng)
                 else:
                     text, label = self._solution(request, float(temperature), rng)
+                if self.distinct:
+                    text = _mark(text, f"{self.seed}/{message}/{j}/{occurrence}/{name}")
                 texts.append(text)
                 labels.append(label)
                 completion_chars += len(text)
@@ -247,9 +263,36 @@ class SyntheticLM(LanguageModel):
         )
 
 
+def _wait(seconds: float) -> None:
+    """Sleep ``seconds``, or until the caller's LM deadline (then raise, as a real call would)."""
+    from stopbox.harness.lm._deadline import DeadlineExceeded, current_deadline
+
+    deadline = current_deadline()
+    if deadline is not None and deadline.remaining() < seconds:
+        time.sleep(max(0.0, deadline.remaining()))
+        raise DeadlineExceeded(deadline, "the synthetic LM's latency_s")
+    time.sleep(seconds)
+
+
+def _mark(text: str, ident: str) -> str:
+    """``text`` with a unique comment inside its last code block (or at its end)."""
+    tag = f"# sample {hashlib.sha256(ident.encode()).hexdigest()[:16]}\n"
+    fence = text.rfind("```")
+    if fence > 0 and text.count("```") >= 2:
+        head = text[:fence]
+        return head + ("" if head.endswith("\n") else "\n") + tag + text[fence:]
+    return text + ("" if text.endswith("\n") else "\n") + tag
+
+
 @lm_backend("synthetic")
 def _make_synthetic(argument: str, seed: int) -> LanguageModel:
     spec = f"synthetic:{argument}" if argument else "synthetic"
-    options = SpecOptions.parse(argument, spec=spec, allowed=("red_team_rate",))
+    options = SpecOptions.parse(
+        argument, spec=spec, allowed=("red_team_rate", "latency_s", "distinct")
+    )
     rate = options.number("red_team_rate", 0.0, spec=spec, lo=0.0, hi=1.0)
-    return SyntheticLM(seed, red_team_rate=rate)
+    latency = options.number("latency_s", 0.0, spec=spec, lo=0.0, hi=3600.0)
+    distinct = options.number("distinct", 0.0, spec=spec, lo=0.0, hi=1.0) >= 1.0
+    lm = SyntheticLM(seed, red_team_rate=rate, latency_s=latency, distinct=distinct)
+    lm.spec = spec
+    return lm
