@@ -144,6 +144,16 @@ class BudgetPolicy:
     """Downstream tasks scored per meta-utility evaluation."""
     improver_wall_s: Seconds = 600.0
     """Wall-clock limit of one improver run (seconds)."""
+    max_concurrency: Annotated[int, Ge(0), Le(4096)] = 0
+    """LM requests in flight (0: bounded by --jobs only); --max-concurrency overrides it."""
+    run_lm_calls: Annotated[int, Ge(0), Le(10**9)] = 0
+    """Language-model calls for the whole run (0: no run-wide limit)."""
+    run_tokens: Annotated[int, Ge(0), Le(10**12)] = 0
+    """Tokens for the whole run (0: no run-wide limit)."""
+    run_dollars: Annotated[float, Ge(0), Le(1_000_000)] = 0.0
+    """Spend for the whole run in USD (0: no run-wide limit)."""
+    run_wall_s: Annotated[float, Ge(0), Le(30 * 86400)] = 0.0
+    """Wall-clock limit of the whole run in seconds (0: no run-wide limit)."""
 
 
 @dataclass(frozen=True, slots=True)
