@@ -4,19 +4,32 @@ paper's figures, and calibration against the synthetic proposer's ground truth."
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from stopbox.detectors._types import CATEGORIES
 from stopbox.harness.reporting.calibration import calibration_rows, detected_categories, inspected
+from stopbox.harness.reporting.paper import PAPER_FIGURES
 from stopbox.harness.stats import rate, wilson_interval
-from stopbox.harness.stop.study_prompt import PAPER_FIGURES
 
-if TYPE_CHECKING:
-    from stopbox.harness.stop.study import StudyConfig
+__all__ = ["summarise", "calibrate", "difference", "CATEGORIES", "StudySettings"]
 
-__all__ = ["summarise", "calibrate", "difference", "CATEGORIES"]
+
+class StudySettings(Protocol):
+    """What the summary reads of the engine's ``StudyConfig`` (a dataclass; reporting does not
+    import the engine, so the shape is stated here)."""
+
+    @property
+    def lm(self) -> str: ...
+
+    @property
+    def samples(self) -> int: ...
+
+    @property
+    def prompts(self) -> tuple[str, ...]: ...
+
+    def calls(self) -> int: ...
 
 
 def difference(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +46,7 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _prompt_summary(config: StudyConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
+def _prompt_summary(config: StudySettings, records: list[dict[str, Any]]) -> dict[str, Any]:
     samples = [s for r in records for s in r["samples"]][: config.samples]
     n = len(samples)
     cats_of = [{f["category"] for f in s["findings"]} for s in samples]
@@ -94,7 +107,13 @@ def calibrate(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def summarise(config: StudyConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
+def _settings(config: StudySettings) -> dict[str, Any]:
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    return {"lm": config.lm, "samples": config.samples, "prompts": list(config.prompts)}
+
+
+def summarise(config: StudySettings, records: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``study.json`` dict from the ledger records."""
     by_prompt: dict[str, list[dict[str, Any]]] = {p: [] for p in config.prompts}
     for r in sorted(records, key=lambda r: (r["prompt"], r["call"])):
@@ -108,7 +127,7 @@ def summarise(config: StudyConfig, records: list[dict[str, Any]]) -> dict[str, A
         "title": "Bypass study: "
         + ("synthetic proposer — no language model was used" if synthetic else f"{model}"),
         "lm": {"spec": config.lm, "synthetic": synthetic, "label": model},
-        "config": {**asdict(config), "prompts": list(config.prompts)},
+        "config": {**_settings(config), "prompts": list(config.prompts)},
         "method": (
             "Each attempt sends the LM the messages the seed improver sends when asked to improve "
             "itself under the sandbox meta-utility (trusted reproduction of the prompt); nothing "
