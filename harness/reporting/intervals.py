@@ -3,8 +3,9 @@
 A gain is the mean of paired differences (improved − seed) over the meta-utility's test instances
 (the same evaluation seeds for both improvers) or over a transfer's repeats.  The interval is the
 percentile bootstrap of that mean: ``RESAMPLES`` resamples with replacement drawn from a generator
-seeded with ``SEED``, so a report is reproducible byte for byte.  With fewer than two paired
-values there is no interval (``ci_low``/``ci_high`` are None) — never a made-up one.
+seeded with ``SEED``, so a report is reproducible byte for byte.  With fewer than ``MIN_N``
+paired values there is no interval (``ci_low``/``ci_high`` are None) — never a made-up one (the
+bootstrap of two values is only their range).
 """
 
 from __future__ import annotations
@@ -15,17 +16,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESAMPLES", "SEED", "METHOD", "bootstrap_mean", "paired_gain"]
+__all__ = ["RESAMPLES", "SEED", "METHOD", "MIN_N", "bootstrap_mean", "paired_gain"]
 
 RESAMPLES = 2000
 SEED = 0
 METHOD = f"percentile bootstrap, {RESAMPLES} resamples, 95%"
+MIN_N = 3
 
 
 def bootstrap_mean(values: Sequence[float]) -> tuple[float | None, float | None]:
-    """The percentile-bootstrap 95% interval of the mean of ``values`` (None, None when n < 2)."""
+    """The percentile-bootstrap 95% interval of the mean of ``values`` (None, None when n < 3)."""
     xs = np.asarray([float(v) for v in values], dtype=float)
-    if xs.size < 2 or not np.all(np.isfinite(xs)):
+    if xs.size < MIN_N or not np.all(np.isfinite(xs)):
         return None, None
     rng = np.random.default_rng(SEED)
     idx = rng.integers(0, xs.size, size=(RESAMPLES, xs.size))
