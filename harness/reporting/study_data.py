@@ -72,9 +72,39 @@ def _prompt_summary(config: StudySettings, records: list[dict[str, Any]]) -> dic
             "cost_usd": sum(r["usage"]["cost_usd"] for r in records),
         },
     }
+    attempts = attempt_classes(samples)
+    if attempts:
+        summary["attempts"] = attempts
     if records and all(r.get("synthetic") for r in records):
         summary.update(calibrate(samples))
     return summary
+
+
+ATTEMPT_CLASS_KEYS = ("disables", "unverifiable", "copied_scaffolding", "no_code")
+
+
+def _classes_of(sample: dict[str, Any]) -> set[str]:
+    classes = sample.get("classes")
+    if classes is None and sample.get("class"):
+        classes = [sample["class"]]
+    out = {str(c) for c in classes or []}
+    if sample.get("runtime_confirmed"):
+        out.add("runtime_confirmed")
+    return out
+
+
+def attempt_classes(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rates of the attempt classes the study records per sample (``classes``: a list, or
+    ``class``: one name; ``runtime_confirmed``: bool, with ``--execute``); empty when the
+    ledger has no classification (older studies)."""
+    if not any("classes" in s or "class" in s or "runtime_confirmed" in s for s in samples):
+        return {}
+    n = len(samples)
+    per = [_classes_of(s) for s in samples]
+    keys = list(ATTEMPT_CLASS_KEYS) + sorted({c for p in per for c in p} - set(ATTEMPT_CLASS_KEYS))
+    if any("runtime_confirmed" in s for s in samples) and "runtime_confirmed" not in keys:
+        keys.append("runtime_confirmed")
+    return {k: rate(sum(k in p for p in per), n).to_json() for k in keys}
 
 
 def calibrate(samples: list[dict[str, Any]]) -> dict[str, Any]:
