@@ -1,7 +1,7 @@
 """CLI subcommands, one module each; every module has ``register(app)``."""
 
-from stopbox.harness.commands import audit, exec_, report, run, selfcheck, study
+from stopbox.harness.commands import audit, compare, exec_, report, run, selfcheck, study
 
-COMMAND_MODULES = (exec_, selfcheck, audit, run, study, report)
+COMMAND_MODULES = (exec_, selfcheck, audit, run, study, report, compare)
 
 __all__ = ["COMMAND_MODULES"]
