@@ -32,6 +32,9 @@ def load_report(run_dir: Path | str) -> dict[str, Any]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such run directory")
+    study = _study(run_dir)
+    if study is not None:
+        return study
     path = run_dir / "report.json"
     report: dict[str, Any] | None = None
     if path.is_file():
@@ -49,6 +52,23 @@ def load_report(run_dir: Path | str) -> dict[str, Any]:
     if not complete:
         report.setdefault("run", {})["status"] = "interrupted"
     return normalise_report(report)
+
+
+def _study(run_dir: Path) -> dict[str, Any] | None:
+    """``study.json`` of a bypass-study directory (one without a run's files), else None."""
+    path = run_dir / "study.json"
+    if not path.is_file() or any(
+        (run_dir / name).exists() for name in ("report.json", "ledger.sqlite")
+    ):
+        return None
+    try:
+        study = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirError(f"{path}: not a readable study.json ({exc})") from exc
+    if not isinstance(study, dict):
+        raise RunDirError(f"{path}: study.json is not a JSON object")
+    study.setdefault("schema", "stopbox.study/1")
+    return study
 
 
 def _rebuild(run_dir: Path) -> dict[str, Any]:
