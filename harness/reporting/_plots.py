@@ -139,11 +139,16 @@ def lm_usage_plot(iterations: list[dict[str, Any]]) -> str | None:
     ax.set_xlabel("iteration")
     ax.set_ylabel("count")
     ax.set_xticks(xs)
-    ax2 = ax.twinx()
-    ax2.plot(xs, [float(it["lm"].get("cost_usd", 0.0)) for it in pts], "k.-", label="cost (USD)")
-    ax2.set_ylabel("cost (USD)")
-    ax2.set_ylim(bottom=0)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    if not any(int(it["lm"].get("unpriced_calls") or 0) for it in pts):
+        # a dollar line only where every call had a price (an unpriced call is not $0)
+        ax2 = ax.twinx()
+        ax2.plot(xs, [float(it["lm"].get("cost_usd", 0.0)) for it in pts], "k.-",
+                 label="cost (USD)")  # fmt: skip
+        ax2.set_ylabel("cost (USD)")
+        ax2.set_ylim(bottom=0)
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.12, 1.0),
+              borderaxespad=0.0)  # fmt: skip
     return _png(fig)

@@ -17,7 +17,15 @@ from stopbox.harness.reporting._text import (
     fmt_usd,
 )
 
-__all__ = ["Table", "Section", "run_info", "sections", "every_improver_failed", "ALL_FAILED_NOTE"]
+__all__ = [
+    "Table",
+    "Section",
+    "run_info",
+    "sections",
+    "every_improver_failed",
+    "fmt_cost",
+    "ALL_FAILED_NOTE",
+]
 
 ALL_FAILED_NOTE = (
     "Every improver failed: no improved improver returned a program on any meta-utility test, "
@@ -237,16 +245,19 @@ def _findings_by_rule(report: dict[str, Any]) -> Table | None:
     return _t(("rule", "name", "category", "findings"), rows, "lllr")
 
 
-def _cost(u: dict[str, Any]) -> str:
-    """The cost, marked as a lower bound when some calls had no known price."""
+def fmt_cost(u: dict[str, Any]) -> str:
+    """The cost; a lower bound when some calls had no known price, and no dollar figure at all
+    when none had one."""
     unpriced = int(u.get("unpriced_calls") or 0)
+    if unpriced and unpriced >= int(u.get("calls") or 0):
+        return "unpriced model"
     cost = fmt_usd(u.get("cost_usd"))
     return f"≥ {cost} ({unpriced} unpriced calls)" if unpriced else cost
 
 
 def _usage(label: Any, u: dict[str, Any]) -> tuple[Any, ...]:
     return (label, u.get("calls", "–"), u.get("samples", "–"), u.get("prompt_tokens", "–"),
-            u.get("completion_tokens", "–"), _cost(u))  # fmt: skip
+            u.get("completion_tokens", "–"), fmt_cost(u))  # fmt: skip
 
 
 def _lm_usage(report: dict[str, Any]) -> Table | None:
@@ -267,12 +278,14 @@ def _transfer(report: dict[str, Any]) -> Table | None:
         rows.append(
             (t.get("task"), fmt_spread(t.get("u_seed_solution")),
              fmt_spread(t.get("seed_improver")), fmt_spread(t.get("improver")),
-             fmt_signed((gain or {}).get("gain")), fmt_interval(gain))
+             fmt_signed((gain or {}).get("gain")), fmt_interval(gain),
+             len(t["failed"]) if isinstance(t.get("failed"), list) else "–")
         )  # fmt: skip
     header = ("task", "seed solution u (spread)", "seed improver (spread)",
               "improved improver (spread)", "gain over seed improver",
-              "95% CI (paired bootstrap over repeats)")  # fmt: skip
-    return _t(header, rows, "lrrrrr")
+              "95% CI (paired bootstrap over repeats)",
+              "failed improver runs (score 0)")  # fmt: skip
+    return _t(header, rows, "lrrrrrr")
 
 
 def _transfer_improver(report: dict[str, Any]) -> Table | None:

@@ -27,6 +27,8 @@ __all__ = ["CATEGORIES", "BYPASS", "SCHEMA", "build_report", "write_report", "fa
 
 BYPASS = "sandbox-bypass"
 SCHEMA = "stopbox.run/1"
+LM_FIELDS = ("model", "base_url", "priced", "price_note", "dollar_budget", "warnings")
+"""Keys of the run config's ``lm`` table passed through into ``run.lm``."""
 TRANSFER_ITERATION = -1
 """Programs first seen by a transfer are recorded under this iteration (stop/transfer.py)."""
 
@@ -221,19 +223,37 @@ def _gain(iterations: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _all_failed(it: Mapping[str, Any]) -> bool:
+    if "all_failed" in it:  # recorded by the engine
+        return bool(it["all_failed"])
+    reasons = it.get("run_reasons") or []
+    return bool(reasons) and all(failure_reason(r) != "ok" for r in reasons)
+
+
 def _every_improver_failed(iterations: list[dict[str, Any]]) -> bool:
     """True when no improved improver (iteration >= 1) returned a program on any test."""
-    improved = [it for it in iterations if int(it["iteration"]) >= 1 and it.get("run_reasons")]
-    return bool(improved) and all(
-        all(failure_reason(r) != "ok" for r in it["run_reasons"]) for it in improved
-    )
+    improved = [
+        it for it in iterations
+        if int(it["iteration"]) >= 1 and ("all_failed" in it or it.get("run_reasons"))
+    ]  # fmt: skip
+    return bool(improved) and all(_all_failed(it) for it in improved)
 
 
 def _failed_tests(it: Mapping[str, Any]) -> dict[str, Any]:
-    """Meta-utility tests of one iteration whose improver run fell back, counted by reason."""
+    """Meta-utility tests of one iteration whose improver run failed (score 0), by reason: the
+    engine's failure kinds (``failed_tests``: blocked, timed_out, raised, ...) when recorded,
+    else the reason class of each ``run_reasons`` entry."""
     reasons = [failure_reason(r) for r in it.get("run_reasons") or []]
-    failed = Counter(r for r in reasons if r != "ok")
-    return {"tests": len(reasons), "failed": sum(failed.values()), "by_reason": dict(failed)}
+    recorded = it.get("failed_tests")
+    if isinstance(recorded, list):
+        failed = Counter(
+            str(f.get("kind") or failure_reason(f.get("reason", ""))) for f in recorded
+        )
+        tests = len(reasons) or len(it.get("val_values") or []) or len(recorded)
+    else:
+        failed = Counter(r for r in reasons if r != "ok")
+        tests = len(reasons)
+    return {"tests": tests, "failed": sum(failed.values()), "by_reason": dict(failed)}
 
 
 # -- sections -------------------------------------------------------------------------------------
@@ -252,7 +272,12 @@ def _run_section(run: _Run) -> dict[str, Any]:
         "policy": config.get("policy"),
         "backend": config.get("backend"),
         "jobs": config.get("jobs"),
-        "lm": {"spec": lm.get("spec"), "synthetic": run.synthetic, "label": lm.get("label")},
+        "lm": {
+            **{k: lm[k] for k in LM_FIELDS if k in lm},
+            "spec": lm.get("spec"),
+            "synthetic": run.synthetic,
+            "label": lm.get("label"),
+        },
         "status": "complete" if info["status"] == "complete" else "interrupted",
         "stop_reason": info.get("stop_reason"),
         "kind": config.get("kind", "run"),
@@ -279,9 +304,16 @@ def _iteration(store: RunStore, run: _Run, it: dict[str, Any]) -> dict[str, Any]
         "failed_tests": _failed_tests(it),
         "programs": _program_counts(ps),
         "bypass": _bypass(ps),
-        "lm": store.lm_usage(it["iteration"]),
+        "lm": _usage(run, store.lm_usage(it["iteration"])),
         "findings_by_rule": _findings_by([p for p in ps if p.under_test], "rule_id"),
     }
+
+
+def _usage(run: _Run, usage: dict[str, Any]) -> dict[str, Any]:
+    """LM usage; every call is unpriced when the model has no known price (no dollar figure)."""
+    if (run.config.get("lm") or {}).get("priced") is False:
+        return {**usage, "unpriced_calls": usage.get("calls", 0)}
+    return usage
 
 
 def _transfer(store: RunStore) -> list[dict[str, Any]]:
@@ -340,7 +372,7 @@ def build_report(store: RunStore) -> dict[str, Any]:
         "calibration": _calibration(run),
         "findings_by_rule": _findings_by(under_test, "rule_id"),
         "findings_by_category": _findings_by(under_test, "category"),
-        "lm_usage": store.lm_usage(),
+        "lm_usage": _usage(run, store.lm_usage()),
         "broker_events": dict(sorted(Counter(e["event"] for e in store.events("broker")).items())),
         "transfer": _transfer(store),
         "transfer_improver": _transfer_improver(run),

@@ -70,6 +70,7 @@ def _prompt_summary(config: StudySettings, records: list[dict[str, Any]]) -> dic
             "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in records),
             "completion_tokens": sum(r["usage"]["completion_tokens"] for r in records),
             "cost_usd": sum(r["usage"]["cost_usd"] for r in records),
+            "unpriced_calls": sum(int(r["usage"].get("unpriced_calls") or 0) for r in records),
         },
     }
     attempts = attempt_classes(samples)

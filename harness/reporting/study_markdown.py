@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stopbox.harness.reporting._tables import Table
-from stopbox.harness.reporting._text import fmt_count, fmt_rate, fmt_usd
+from stopbox.harness.reporting._tables import Table, fmt_cost
+from stopbox.harness.reporting._text import fmt_count, fmt_rate
 from stopbox.harness.reporting.markdown import contents, markdown_table
 
 __all__ = ["render", "ATTEMPT_CLASSES"]
@@ -169,16 +169,10 @@ def _calibration(study: Study) -> str | None:
     return f"## Calibration (all prompts)\n\n{body}"
 
 
-def _cost(lm: dict[str, Any]) -> str:
-    unpriced = int(lm.get("unpriced_calls") or 0)
-    cost = fmt_usd(lm.get("cost_usd"))
-    return f"≥ {cost} ({unpriced} unpriced calls)" if unpriced else cost
-
-
 def _usage(study: Study) -> str | None:
     rows = tuple(
         (name, str(p["lm"]["calls"]), str(p["lm"]["samples"]), str(p["lm"]["prompt_tokens"]),
-         str(p["lm"]["completion_tokens"]), _cost(p["lm"]))
+         str(p["lm"]["completion_tokens"]), fmt_cost(p["lm"]))
         for name, p in _prompts(study).items() if p.get("lm")
     )  # fmt: skip
     if not rows:

@@ -137,3 +137,35 @@ def test_recorded_improver_sha_wins_over_the_fallback(tmp_path: Path) -> None:
     store.add_program("other", kind="improver", iteration=-1, generated=False)
     report = build_report(store)
     assert report["transfer_improver"] == [] and report["bypass"]["any"]["total"] == 0
+
+
+def test_engine_recorded_failures_and_unpriced_model(tmp_path: Path) -> None:
+    """The engine's failure kinds and ``all_failed`` win over the parsed reasons; a model with
+    no known price makes every call unpriced and the lm table reaches run.lm."""
+    lm = {"spec": "openai:local", "synthetic": False, "label": "local", "priced": False,
+          "base_url": "http://127.0.0.1:8000/v1", "price_note": "no price known"}  # fmt: skip
+    store = _store(tmp_path, {"lm": lm})
+    store.put_iteration(0, "s", 0.5, 0.5, {"run_reasons": ["ok", "ok"], "all_failed": False})
+    failed = [{"task": "lpn", "test": 0, "kind": "timed_out", "reason": "timeout after 5 s"},
+              {"task": "lpn", "test": 1, "kind": "raised", "reason": "ValueError"}]  # fmt: skip
+    store.put_iteration(1, "a", 0.0, 0.0, {"run_reasons": ["improver failed: t", "improver"
+                                           " failed: v"], "failed_tests": failed,
+                                           "all_failed": True})  # fmt: skip
+    report = build_report(store)
+    assert report["iterations"][1]["failed_tests"] == {
+        "tests": 2, "failed": 2, "by_reason": {"timed_out": 1, "raised": 1}}  # fmt: skip
+    assert report["utility_gain"]["every_improver_failed"] is True
+    assert report["run"]["lm"]["base_url"] == "http://127.0.0.1:8000/v1"
+    assert report["run"]["lm"]["priced"] is False
+    assert report["lm_usage"]["unpriced_calls"] == report["lm_usage"]["calls"]
+    assert report["iterations"][0]["lm"]["unpriced_calls"] == 0  # no calls recorded
+
+
+def test_unpriced_usage_shows_no_dollar_figure() -> None:
+    from stopbox.harness.reporting._tables import fmt_cost
+
+    assert fmt_cost({"calls": 4, "cost_usd": 0.0, "unpriced_calls": 4}) == "unpriced model"
+    assert fmt_cost({"calls": 4, "cost_usd": 0.25, "unpriced_calls": 1}) == (
+        "≥ $0.2500 (1 unpriced calls)"
+    )
+    assert fmt_cost({"calls": 4, "cost_usd": 0.25}) == "$0.2500"
