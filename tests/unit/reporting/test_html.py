@@ -60,7 +60,7 @@ def test_html_title_and_headline(page: str) -> None:
 
 
 def test_headline_cards_sit_side_by_side_in_one_row(page: str) -> None:
-    """Gain (val, test) and bypass, each with its interval, in one flex row of cards."""
+    """Gain (val, test) and bypass, each with its interval, in one row of cards."""
     head = page[page.index('<div class="headline" id="headline">') :]
     head = head[: head.index("</div>\n</div>")]
     ids = re.findall(r'<div class="card" id="card-([\w-]+)">', head)
