@@ -29,12 +29,17 @@ FLAGS = [
 ]  # fmt: skip
 
 MEASURE = """<script>
-const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const box = (e) => {
+  const r = e.getBoundingClientRect();
+  return [r.left, r.top, r.right, r.bottom];
+};
 const cards = [...document.querySelectorAll('#headline .card')].map((c) => ({
   id: c.id, box: box(c), value: c.querySelector('b').textContent,
   interval: c.querySelector('.interval').textContent,
-  intervalInside: (() => { const a = box(c), b = box(c.querySelector('.interval'));
-                           return b[0] >= a[0] && b[2] <= a[2] && b[1] >= a[1] && b[3] <= a[3]; })(),
+  intervalInside: (() => {
+    const a = box(c), b = box(c.querySelector('.interval'));
+    return b[0] >= a[0] && b[2] <= a[2] && b[1] >= a[1] && b[3] <= a[3];
+  })(),
 }));
 const toc = [...document.querySelectorAll('#toc a')].map((a) => {
   const target = document.getElementById(a.getAttribute('href').slice(1));
