@@ -43,8 +43,8 @@ def audit(
     from stopbox.detectors._audit import audit_paths, execute_reports, failing
     from stopbox.detectors._baseline import filter_baseline, read_baseline
     from stopbox.detectors._baseline import write_baseline as save_baseline
-    from stopbox.detectors._report import AUDIT_FORMATS, render_audit
     from stopbox.harness.policy import SEVERITIES, load_policy
+    from stopbox.harness.reporting.audit import AUDIT_FORMATS, render_audit
 
     _logs_to_stderr()
     if fmt not in AUDIT_FORMATS:
@@ -113,7 +113,7 @@ def rules(
 ) -> None:
     """List every rule: id, name, category, severity and description."""
     from stopbox.detectors import all_rules
-    from stopbox.detectors._report import RULE_FORMATS, render_rules
+    from stopbox.harness.reporting.audit import RULE_FORMATS, render_rules
 
     if fmt not in RULE_FORMATS:
         raise UsageError(f"--format {fmt!r}; allowed: {', '.join(RULE_FORMATS)}")
