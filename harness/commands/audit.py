@@ -225,7 +225,7 @@ def _render(
     out: Path | None,
     invocation: dict[str, Any],
 ) -> str:
-    from stopbox.detectors._report import render_audit
+    from stopbox.harness.reporting.audit import render_audit
 
     if fmt == "sarif":
         from stopbox.harness.reporting.sarif import render_sarif
@@ -301,6 +301,6 @@ def rules(
 ) -> None:
     """List every rule: id, name, category, severity and description."""
     from stopbox.detectors import all_rules
-    from stopbox.detectors._report import render_rules
+    from stopbox.harness.reporting.audit import render_rules
 
     sys.stdout.write(render_rules(all_rules(), fmt.value))
