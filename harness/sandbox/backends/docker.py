@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
+
 from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.policy import Policy, SandboxLimits
 from stopbox.harness.sandbox._base import backend
