@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.sandbox import Sandbox, Status, started
 
@@ -248,7 +249,6 @@ def test_a_required_layer_that_cannot_apply_refuses_to_start(
     """Fail closed: without its root filesystem the seccomp worker cannot build the private
     root; the backend refuses, naming the layer, unless the policy allows a degraded mode."""
     from stopbox.harness.sandbox.backends import seccomp
-
     from tests.conftest import make_test_policy, require_backend
 
     require_backend("seccomp")
