@@ -32,6 +32,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
 from stopbox.harness.errors import StopboxError
 from stopbox.harness.policy import default_policy
 from stopbox.harness.sandbox import available_backends, get_backend

@@ -13,6 +13,7 @@ import json
 
 import typer
 from rich.console import Console
+
 from stopbox.harness.errors import UsageError
 from stopbox.harness.policy import Policy, load_policy
 from stopbox.harness.sandbox import started

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+
 from stopbox.harness.errors import SandboxError, SandboxUnavailableError
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox import _codec

@@ -105,7 +105,6 @@ def test_kill_action_ends_the_job_with_sigsys(backend_name: str) -> None:
     import dataclasses
 
     from stopbox.harness.sandbox import started
-
     from tests.conftest import make_test_policy, require_backend
 
     require_backend(backend_name)
@@ -123,7 +122,6 @@ def test_kill_action_ends_the_job_with_sigsys(backend_name: str) -> None:
 def test_cpu_limit_ends_a_busy_job(backend_name: str) -> None:
     """RLIMIT_CPU ends a spinning job even when its wall-clock timeout is generous."""
     from stopbox.harness.sandbox import started
-
     from tests.conftest import make_test_policy, require_backend
 
     require_backend(backend_name)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+
 from stopbox.harness.sandbox import Proxy, RpcError, Sandbox, Status
 
 ECHO = """

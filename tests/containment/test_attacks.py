@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from stopbox.harness.sandbox import Sandbox, Status
 from stopbox.harness.sandbox.selfcheck._containment import ATTACKS, Arena, Attack
 

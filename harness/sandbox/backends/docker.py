@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import structlog
+
 from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.policy import Policy, SandboxLimits
 from stopbox.harness.sandbox._base import backend

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from stopbox.harness.sandbox import _codec
 from stopbox.harness.sandbox._base import Proxy
 from stopbox.harness.sandbox._pool import encode_proxy

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from stopbox.harness.policy import default_policy
 from stopbox.harness.sandbox.backends.docker import LABEL_OWNER, DockerSandbox, docker_run_argv
 from stopbox.harness.sandbox.backends.gvisor import WORKER_MOUNT

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from stopbox.harness.cli import main
 
 pytestmark = pytest.mark.usefixtures("seccomp_available")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from stopbox.harness.policy import default_policy
 from stopbox.harness.sandbox.backends.gvisor import (
     STATE_PREFIX,

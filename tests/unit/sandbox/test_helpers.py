@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from stopbox.harness.sandbox.helpers import extract_code
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.policy import default_policy
 from stopbox.harness.sandbox import Proxy, Status, get_backend

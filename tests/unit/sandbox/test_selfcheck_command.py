@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from stopbox.harness.cli import main
 from stopbox.harness.sandbox.selfcheck import _containment
 from stopbox.harness.sandbox.selfcheck._containment import ATTACKS, Verdict
