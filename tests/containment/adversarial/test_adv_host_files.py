@@ -142,21 +142,22 @@ import os
 
 def attack(ctx):
     seen = {}
-    for p in (ctx["canary"], ctx["dir"]):
+    dirs = [ctx["tmp"], "/tmp", "/", "/root", "/home", "/work"]
+    for d in list(dirs):
         try:
-            st = os.stat(p)
-            seen[p] = [st.st_ino, st.st_size, int(st.st_mtime), st.st_uid, oct(st.st_mode)]
+            names = sorted(os.listdir(d))
         except OSError as exc:
-            seen[p] = repr(exc)
-    for d in (ctx["dir"], os.path.dirname(ctx["dir"]), "/", "/root", "/home", "/work"):
-        try:
-            seen["ls " + d] = sorted(os.listdir(d))
-        except OSError as exc:
-            seen["ls " + d] = repr(exc)
-    try:
-        seen["exists"] = os.path.exists(ctx["canary"])
-    except OSError:
-        pass
+            seen["ls " + d] = exc.strerror
+            continue
+        seen["ls " + d] = names
+        dirs += [os.path.join(d, n) for n in names if n.startswith(ctx["prefix"])]
+    for d in dirs[6:]:
+        for n in seen.get("ls " + d, []) if isinstance(seen.get("ls " + d), list) else []:
+            try:
+                st = os.stat(os.path.join(d, n))
+                seen["stat " + n] = [st.st_ino, st.st_size, int(st.st_mtime), st.st_uid]
+            except OSError as exc:
+                seen["stat " + n] = exc.strerror
     return seen
 """
 
@@ -166,7 +167,7 @@ def test_host_file_metadata_and_listings_cannot_be_read(
 ) -> None:
     """A private root: the job cannot stat a host canary (size, inode, mtime) or list the
     directory it is in (its random name)."""
-    ctx = {"canary": canaries["canary"], "dir": canaries["dir"]}
+    ctx = {"tmp": tempfile.gettempdir(), "prefix": "stopbox-adv-canary-"}  # no random part
     res = sandbox.exec(METADATA_READ, entry="attack", args=[ctx])
     blob = repr((res.value, res.stdout, res.stderr, res.error))
     leaks = []
@@ -287,9 +288,16 @@ def attack(ctx):
             try:
                 w = os.open(p, os.O_WRONLY | os.O_NONBLOCK)
                 os.write(w, frame({"op": "result", "result": {"status": "ok",
-                                   "value": "FORGED"}, "status": "ok", "value": "FORGED"}))
+                                   "value": "FORGED-HARNESS"}, "status": "ok",
+                                   "value": "FORGED-CHILD"}))
                 os.close(w)
                 got["wrote " + p] = True
+                try:
+                    r = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+                    got["read " + p] = os.read(r, 65536).decode("latin-1")
+                    os.close(r)
+                except OSError:
+                    pass
             except OSError:
                 pass
             paths.append(p)
@@ -330,9 +338,15 @@ def test_no_secret_evaluator_or_seed_is_readable(
         leaks.append("the checkout's secret evaluator (seeds/tasks/lpn/evaluator.py)")
     if val_line[6:60] in blob:
         leaks.append("the secret val seeds (seeds/tasks/lpn/task.toml)")
-    if res.value == "FORGED":
-        leaks.append("a frame forged through /proc/<pid>/fd was taken as the result")
-    readable = sorted(k for k in (res.value or {}) if isinstance(res.value, dict))
+    if res.value in ("FORGED-HARNESS", "FORGED-CHILD"):
+        leaks.append(
+            f"a frame written into another process's pipe via /proc/<pid>/fd was "
+            f"taken as the result ({res.value})"
+        )
+    readable = sorted(res.value) if isinstance(res.value, dict) else []
+    opened = [k for k in readable if k.startswith(("wrote /proc/", "read /proc/"))]
+    if opened:
+        leaks.append(f"opened other processes' file descriptors through /proc: {opened[:6]}")
     assert not leaks, f"secrets readable ({res.status.value}): {leaks}; read: {readable[:20]}"
 
 

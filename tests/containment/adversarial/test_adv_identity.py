@@ -25,6 +25,9 @@ def _job_host_processes(sandbox: Sandbox) -> dict:
         from _outside import cmdline, host_tree, uids
 
         procs = {p: (uids(p), namespaces(p), cmdline(p)) for p in host_tree(sandbox)}
+    # runsc-gofer is gVisor's file proxy (host root, chrooted, its own seccomp filter): it never
+    # runs the job's code, the sentry and its stubs do; see SECURITY.md
+    procs = {p: v for p, v in procs.items() if not v[2].startswith("runsc-gofer")}
     assert procs, "no host process of the job was found"
     return procs
 
@@ -49,7 +52,13 @@ def test_job_namespaces_differ_from_the_harness(sandbox: Sandbox) -> None:
 PROBE_NS = (
     "import os\n"
     "def f():\n"
-    "    return {n: os.readlink('/proc/self/ns/' + n) for n in ('pid', 'mnt', 'ipc')}\n"
+    "    out = {}\n"
+    "    for n in ('pid', 'mnt', 'ipc'):\n"
+    "        try:\n"
+    "            out[n] = os.readlink('/proc/self/ns/' + n)\n"
+    "        except OSError as exc:\n"
+    "            out[n] = 'unreadable: ' + exc.strerror\n"
+    "    return out\n"
 )
 
 
@@ -61,6 +70,8 @@ def test_each_job_has_its_own_pid_mount_ipc_namespaces(sandbox: Sandbox) -> None
     second = sandbox.exec(PROBE_NS, entry="f")
     assert first.ok and second.ok, (first.error, second.error)
     shared = [n for n in ("pid", "mnt", "ipc") if first.value[n] == second.value[n]]
+    # (a namespace the backend's kernel does not show is "unreadable" in both: counted as shared,
+    # since nothing shows it is not)
     assert not shared, f"two jobs share the {shared} namespace(s): {first.value}"
     if sandbox.name == "seccomp":
         worker_ns = {n for p in descendants(launchers(sandbox)) for n in namespaces(p).values()}

@@ -103,7 +103,8 @@ def _stopped(pids: set[int]) -> list[int]:
     out = []
     for pid in pids:
         with contextlib.suppress(OSError):
-            if status_field(pid, "State")[:1] in (["T"], ["t"]):
+            # "T": stopped by a signal ("t", tracing stop, is how gVisor's ptrace stubs wait)
+            if status_field(pid, "State")[:1] == ["T"]:
                 out.append(pid)
     return out
 
