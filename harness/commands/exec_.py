@@ -14,14 +14,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import structlog
 import typer
 
 from stopbox.harness.errors import SandboxError, StopboxError, UsageError
 from stopbox.harness.policy import load_policy
 from stopbox.harness.sandbox import ExecResult, Status, started
-
-log = structlog.get_logger(__name__)
 
 __all__ = ["register", "exec_command", "read_source", "parse_args", "jsonable"]
 
@@ -131,7 +128,6 @@ def exec_command(
             raise typer.Exit(2) from None
         raise
     except Exception as exc:  # noqa: BLE001 - the harness answers even when its machinery breaks
-        log.error("exec failed", error=repr(exc))
         if as_json:
             print(_dumps(ExecResult(Status.ERROR, error=f"internal error: {exc!r}").to_json()))
             raise typer.Exit(2) from None
