@@ -6,7 +6,9 @@ child's pipes; the child's own reports (cpu, rss) are advisory, the worker's wai
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import selectors
 import signal
 import tempfile
@@ -19,6 +21,25 @@ import _codec
 import _confine
 
 WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
+MAX_EVENTS = 1000
+MAX_EVENT_BYTES = 256 * 1024
+MAX_CHANNEL_BYTES = 512 * 1024 * 1024
+"""Per-job budgets, counted by the worker (trusted): reaching one is a violation."""
+CHILD_WRITE_S = 5.0
+"""How long the job may leave a frame for it unread before it is killed."""
+
+
+def _invalid_value(data: Any) -> str | None:
+    """Why a value from the job could not cross to the harness (None: it can): decodable by
+    the codec, finite floats only, nested at most as deep as the codec allows."""
+    try:
+        _codec.decode(data)
+        json.dumps(data, allow_nan=False)
+    except Exception as exc:  # anything the job made up is a reason, never our crash
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return None
+
+
 _STOPPED = object()
 _ESCAPES = ("seccomp", "landlock", "sigsys")
 
@@ -52,6 +73,10 @@ class JobRun:
         self.job_start = time.monotonic()
         self.cpu_s = 0.0
         self.max_rss = 0.0
+        self.event_count = 0
+        self.event_bytes = 0
+        self.chan_bytes = 0
+        self.rpc_pending = False
 
     # --- process life --------------------------------------------------------------------------
     def spawn(self) -> None:
@@ -84,6 +109,7 @@ class JobRun:
         for fd in (c_in_r, c_out_w, out_w, err_w):
             os.close(fd)
         self.to_child = c_in_w
+        os.set_blocking(c_in_w, False)
         self.fds = {"chan": c_out_r, "out": out_r, "err": err_r}
         self.chan_reader = _codec.FrameReader()
         self.sel = selectors.DefaultSelector()
@@ -170,7 +196,19 @@ class JobRun:
         return len(data)
 
     def _event(self, event: Any) -> None:
-        if not isinstance(event, dict) or len(self.events) >= 1000:
+        if not isinstance(event, dict):
+            return
+        try:
+            size = len(json.dumps(event, allow_nan=False))
+        except (TypeError, ValueError, RecursionError):
+            self._violation("protocol", "malformed event frame")
+            return
+        self.event_count += 1
+        self.event_bytes += size
+        if self.event_count > MAX_EVENTS or self.event_bytes > MAX_EVENT_BYTES:
+            # counted here, in trusted code: a job cannot flood the monitor quietly
+            self._violation("event_cap", f"more than {MAX_EVENTS} events or "
+                            f"{MAX_EVENT_BYTES} bytes of events")  # fmt: skip
             return
         event = {k: v for k, v in event.items() if isinstance(k, str)}
         self.events.append(event)
@@ -196,6 +234,8 @@ class JobRun:
         """Pump every fd until the child sends ``want``; relay RPC; _STOPPED when the job died."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.dead is None:
+            if self.w.inbox:
+                self._pass_replies()  # replies read while the worker was writing
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 self.violations.append(
@@ -219,27 +259,30 @@ class JobRun:
                     self.sel.unregister(key.fd)
                     self.dead = self.dead or "exited"
                     break
+                self.chan_bytes += len(data)
+                if self.chan_bytes > MAX_CHANNEL_BYTES:
+                    self._violation("channel_budget", f"more than {MAX_CHANNEL_BYTES} bytes of "
+                                    "frames from the job")  # fmt: skip
+                    break
                 try:
                     msgs = self.chan_reader.feed(data)
-                except _codec.FrameError as exc:
-                    self.violations.append({"kind": "protocol", "detail": str(exc)})
-                    self.kill("protocol")
+                except Exception as exc:  # FrameError, RecursionError, MemoryError ...
+                    self._violation("protocol", f"malformed frame: {type(exc).__name__}: {exc}")
                     break
                 for msg in msgs:
                     op = msg.get("op") if isinstance(msg, dict) else None
                     if op == "event":
                         self._event(msg.get("event"))
                     elif op == "rpc":
-                        self.w.send(
-                            {k: msg.get(k) for k in ("op", "obj", "method", "args", "kwargs")}
-                        )
+                        self._relay_rpc(msg)
                     elif op == want:
-                        return msg
+                        bad = _invalid_value(msg.get("value"))
+                        if bad is None:
+                            return msg
+                        self._violation("protocol", f"unacceptable result value: {bad}")
                     elif op not in ("loaded", "result"):
-                        self.violations.append(
-                            {"kind": "protocol", "detail": f"unexpected frame {op!r}"}
-                        )
-                        self.kill("protocol")
+                        self._violation("protocol", f"unexpected frame {str(op)[:80]!r}")
+                    if self.dead is not None:
                         break
         return _STOPPED
 
@@ -248,14 +291,39 @@ class JobRun:
         if not data:
             self.kill("harness gone")
             raise SystemExit(0)
-        for msg in self.w.in_reader.feed(data):
-            if msg.get("op") == "rpc_reply":
-                try:
-                    _codec.write_frame(self.to_child, msg)
-                except OSError:
-                    pass
+        self.w.inbox.extend(self.w.in_reader.feed(data))
+        self._pass_replies()
+
+    def _pass_replies(self) -> None:
+        """Hand RPC replies waiting in the worker's inbox to the child (others stay queued)."""
+        keep = []
+        for msg in self.w.inbox:
+            if isinstance(msg, dict) and msg.get("op") == "rpc_reply":
+                self.rpc_pending = False
+                self._to_child(msg)
             else:
-                self.w.inbox.append(msg)
+                keep.append(msg)
+        self.w.inbox[:] = keep
+
+    def _relay_rpc(self, msg: dict[str, Any]) -> None:
+        if self.rpc_pending:  # one call at a time: a flood of RPC frames is a protocol breach
+            self._violation("protocol", "a second RPC before the reply to the first")
+            return
+        frame = {k: msg.get(k) for k in ("op", "obj", "method", "args", "kwargs")}
+        if not isinstance(frame["obj"], str) or not isinstance(frame["method"], str):
+            self._violation("protocol", "malformed RPC frame")
+            return
+        bad = _invalid_value(frame["args"]) or _invalid_value(frame["kwargs"])
+        if bad is not None:
+            self._violation("protocol", f"unacceptable RPC arguments: {bad}")
+            return
+        self.rpc_pending = True
+        self.w.send(frame)
+
+    def _violation(self, kind: str, detail: str) -> None:
+        """A breach seen by trusted code: recorded, and the job ends (status violation)."""
+        self.violations.append({"kind": kind, "detail": detail})
+        self.kill("protocol")
 
     def _settle(self) -> None:
         """After the child is gone: wait for it, then drain its pipes to EOF."""
@@ -287,7 +355,8 @@ class JobRun:
         if why == "output_cap":
             return {"status": "killed", "error": "output cap exceeded; job killed"}
         if why == "protocol":
-            return {"status": "violation", "error": "protocol violation; job killed"}
+            last = self.violations[-1] if self.violations else {"kind": "protocol", "detail": "?"}
+            return {"status": "violation", "error": f"{last['kind']}: {last['detail']}; job killed"}
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = _signal_name(sig)
@@ -314,6 +383,9 @@ class JobRun:
             res = self.death_result()
         else:
             res = {k: child.get(k) for k in ("status", "value", "error", "exc_type") if k in child}
+            for k in ("error", "exc_type"):
+                if k in res and not isinstance(res[k], str | None):
+                    res[k] = str(res[k])[:20000]
             if res.get("status") not in ("ok", "error", "memory"):
                 res["status"] = "error"
             for k in ("cpu_s", "max_rss_mb"):
@@ -389,10 +461,28 @@ class JobRun:
             self.finish(start)
 
     def _to_child(self, msg: dict[str, Any]) -> None:
+        """Write a frame to the job with a deadline: a job that stops reading its channel is
+        killed, it never blocks the worker."""
         try:
-            _codec.write_frame(self.to_child, msg)
-        except OSError:  # the job process is gone; wait_for reports how it ended
-            self.dead = self.dead or "exited"
+            data = memoryview(_codec.dumps_frame(msg))
+        except (_codec.FrameError, ValueError, TypeError) as exc:
+            self._violation("protocol", f"frame for the job not encodable: {exc}")
+            return
+        deadline = time.monotonic() + CHILD_WRITE_S
+        while data:
+            try:
+                data = data[os.write(self.to_child, data) :]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:  # the job process is gone; wait_for reports how it ended
+                self.dead = self.dead or "exited"
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._violation("channel_stall", "the job stopped reading its channel")
+                return
+            select.select([], [self.to_child], [], min(left, 0.05))
 
     def _job_extras(self) -> dict[str, Any]:
         extras = {"events": self.events, "violations": self.violations}
