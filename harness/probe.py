@@ -29,8 +29,8 @@ from typing import Any
 import structlog
 
 from stopbox.detectors import Finding, runtime_findings
-from stopbox.harness.policy import Policy
 from stopbox.harness import sandbox as sandboxes
+from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox import ExecResult, Sandbox, Status
 
 __all__ = ["ProbeResult", "PROBE_LIMITS", "probe_program", "probe_entry", "probe_sandbox"]
