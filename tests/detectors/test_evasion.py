@@ -143,6 +143,10 @@ def table() -> str:
         f"({_pct(len(medium), len(benign))}); at high+: {len(high)}",
         "",
     ]
+    for batch in sorted({o.sample.batch for o in benign}):
+        b = [o for o in benign if o.sample.batch == batch]
+        lines.append(f"- batch {batch}: {len(b)} benign, {sum(o.caught for o in b)} at medium+")
+    lines.append("")
     missed = [o for o in bypass if not o.caught]
     if missed:
         lines += ["missed (file: worst severity, rules at medium+):", ""]
