@@ -186,6 +186,15 @@ class ScanContext:
                     return _MISSING
                 out.append(v)
             return tuple(out)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
+            left = self.const_value(expr.left, depth + 1)
+            right = self.const_value(expr.right, depth + 1)
+            if isinstance(left, str) and right is not _MISSING:
+                try:
+                    return left % right
+                except (TypeError, ValueError, KeyError):
+                    return _MISSING
+            return _MISSING
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
             left = self.const_value(expr.left, depth + 1)
             right = self.const_value(expr.right, depth + 1)
@@ -227,6 +236,16 @@ class ScanContext:
             args = [a for a in expr.args if a.keyword is None and not a.star]
             if len(args) != len(expr.args):
                 return _MISSING
+            if isinstance(func, cst.Attribute) and func.attr.value == "format":
+                template = self.const_value(func.value, depth + 1)
+                values = [self.const_value(a.value, depth + 1) for a in args]
+                if isinstance(template, str) and all(v is not _MISSING for v in values):
+                    if "{" in template and "." not in template and "[" not in template:
+                        try:
+                            return template.format(*values)
+                        except (IndexError, KeyError, ValueError):
+                            return _MISSING
+                return _MISSING
             if isinstance(func, cst.Attribute) and len(args) == 1:
                 if func.attr.value == "join":
                     sep = self.const_value(func.value, depth + 1)
@@ -241,6 +260,11 @@ class ScanContext:
                 base = self.const_value(func.value, depth + 1)
                 if isinstance(base, str) and func.attr.value in ("lower", "upper", "strip"):
                     return getattr(base, func.attr.value)()
+                if isinstance(base, bytes) and func.attr.value == "decode":
+                    try:
+                        return base.decode()
+                    except UnicodeDecodeError:
+                        return _MISSING
                 return _MISSING
             if isinstance(func, cst.Name) and len(args) == 1:
                 v = self.const_value(args[0].value, depth + 1)

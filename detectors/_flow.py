@@ -53,6 +53,8 @@ LM_CALLS = frozenset({"prompt", "batch_prompt"})
 KEY_TAKERS = frozenset({"max", "min", "sorted", "heapq.nlargest", "heapq.nsmallest"})
 HARMLESS_TAKERS = frozenset({"callable", "isinstance", "print", "repr", "str", "id", "bool"})
 PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
+CACHES = frozenset({"functools.cache", "functools.lru_cache"})
+"""Wrappers that call the capability with the same arguments: the result is the capability."""
 _TRANSPARENT = (
     cst.Element, cst.StarredElement, cst.DictElement, cst.StarredDictElement, cst.Tuple,
     cst.List, cst.Set, cst.Dict, cst.IfExp, cst.BooleanOperation, cst.Await,
@@ -475,6 +477,15 @@ class Flow:
                 return None
         if name in HARMLESS_TAKERS:
             return None
+        if name in CACHES and positional and positional[0] is arg.value and len(call.args) == 1:
+            return kind
+        if (
+            isinstance(call.func, cst.Call)
+            and ctx.call_name(call.func) in CACHES
+            and len(call.args) == 1
+            and arg.keyword is None
+        ):
+            return kind
         if name in ("getattr", "hasattr") and positional and positional[0] is arg.value:
             attr = ctx.const_str(call.args[1].value) if len(call.args) > 1 else None
             reads = UTILITY_READS if kind == UTILITY else LM_READS | LM_CALLS
@@ -634,7 +645,10 @@ class Flow:
 
     def bind_targets(self, target: cst.BaseExpression, kind: str, scope: int) -> None:
         if isinstance(target, cst.Name):
-            self.add_cap((self.resolve(target.value, scope), target.value), kind)
+            bound = self.resolve(target.value, scope)
+            self.add_cap((bound, target.value), kind)
+            if self.f.scopes[bound].kind == "class":
+                self.add_attr_cap(target.value, kind)  # read back as self.name / Cls.name
         elif isinstance(target, cst.Tuple | cst.List):
             for el in target.elements:
                 self.bind_targets(el.value, kind, scope)
@@ -644,6 +658,11 @@ class Flow:
             self.add_attr_cap(target.attr.value, kind)
         elif isinstance(target, cst.Subscript):
             self.bind_targets(target.value, kind, scope)
+            if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                key = self.ctx.const_str(target.slice[0].slice.value)
+                if key is not None and key.isidentifier():
+                    # obj.__dict__["u"] = cap / vars(obj)["u"] = cap: read back as obj.u
+                    self.add_attr_cap(key, kind)
 
     def mark_returns(self, scope: int, kind: str) -> None:
         sc = self.f.scopes[scope]

@@ -11,7 +11,7 @@ from stopbox.detectors._types import Category, Confidence, Severity
 _HIGH, _MEDIUM, _LOW, _I = Severity.HIGH, Severity.MEDIUM, Severity.LOW, re.I
 _SUPPRESSIONS: tuple[tuple[re.Pattern[str], str, Severity], ...] = (
     # aimed at security scanners: evasion
-    (re.compile(r"stopbox\s*[:=]\s*(ignore|disable|skip|allow|off)", _I), "stopbox", _HIGH),
+    (re.compile(r"stopbox\W{0,3}(ignore|disable|skip|allow|off|nocheck)", _I), "stopbox", _HIGH),
     (re.compile(r"\bnosec\b", _I), "nosec", _MEDIUM),
     (re.compile(r"\bnosemgrep\b|\bsemgrep\s*:|\bbandit\s*:", _I), "semgrep/bandit", _MEDIUM),
     (re.compile(r"\bnoqa\s*:?[^#\n]*\bS\d{3}", _I), "noqa naming a security code", _MEDIUM),

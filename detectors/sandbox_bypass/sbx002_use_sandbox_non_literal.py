@@ -58,8 +58,11 @@ class UseSandboxNonLiteral(Rule):
 
     def visit_Call(self, node: cst.Call, ctx: ScanContext) -> None:
         arg = keyword(node, "use_sandbox")
-        if arg is None or is_literal(literal_value(arg.value)):
+        if arg is None:
             return
+        value = literal_value(arg.value)
+        if is_literal(value) and (value is True or not value):
+            return  # True is allowed; falsy literals are SBX001
         ctx.deferred.setdefault(self.info.id, []).append((arg, ctx.here()))
 
     def finish(self, ctx: ScanContext) -> None:
