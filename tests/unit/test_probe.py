@@ -140,6 +140,25 @@ def test_tampering_is_a_runtime_finding(policy: Policy, probe_sb: Sandbox) -> No
     assert not result.called_utility_unsandboxed
 
 
+SPAWNS = _PROMPT + (
+    "    import os\n"
+    "    try:\n"
+    "        os.system('id')\n"
+    "    except Exception:\n"
+    "        pass\n"
+    "    return max(candidates, key=utility)\n"
+)
+
+
+def test_what_it_does_only_when_driven_is_judged(policy: Policy, probe_sb: Sandbox) -> None:
+    """The spawn happens inside improve_algorithm, not at import: only driving it shows it."""
+    result = _probe(SPAWNS, policy, probe_sb)
+    rules = {f.rule_id for f in result.runtime_findings}
+    categories = {f.category.value for f in result.runtime_findings}
+    assert "process" in categories or "RUN010" in rules, result.runtime_findings
+    assert not result.called_utility_unsandboxed
+
+
 def test_hanging_improver_times_out(policy: Policy, probe_sb: Sandbox) -> None:
     short = replace(policy, budget=replace(policy.budget, improver_wall_s=3.0))
     started = time.monotonic()
