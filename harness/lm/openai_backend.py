@@ -27,7 +27,13 @@ import openai
 import structlog
 
 from stopbox.harness.errors import LMError, UsageError
-from stopbox.harness.lm._base import LanguageModel, LMResponse, SpecOptions, lm_backend, validate_request
+from stopbox.harness.lm._base import (
+    LanguageModel,
+    LMResponse,
+    SpecOptions,
+    lm_backend,
+    validate_request,
+)
 from stopbox.harness.lm.pricing import Pricing, load_pricing
 
 __all__ = ["OpenAILM", "RETRYABLE_STATUS"]

@@ -8,7 +8,8 @@ A cassette is JSONL, one line per *sample*::
 
 ``key`` is the sha256 of the canonical JSON of ``[model, system, message, temperature, n, sample,
 occurrence]`` where ``occurrence`` counts earlier requests with the same ``(model, system,
-message, temperature, n)`` in this run (0, 1, 2, ...).  Inside a ``stopbox.harness.lm.lm_request(name)``
+message, temperature, n)`` in this run (0, 1, 2, ...).  Inside a
+``stopbox.harness.lm.lm_request(name)``
 block the name is appended to the key and occurrences count per name, so calls made in parallel
 (whose order differs from run to run) still replay exactly.  So repeated identical prompts — the
 paper's ``batch_prompt(expertise, [message] * 6)`` — replay in the order they were recorded, and

@@ -1,5 +1,6 @@
 """SARIF 2.1.0 of every program a run generated, through the detectors' SARIF renderer
-(:func:`stopbox.harness.reporting.sarif.render_sarif`); this module only turns report.json's programs into
+(:func:`stopbox.harness.reporting.sarif.render_sarif`); this module only turns report.json's
+programs into
 its input (one ``FileReport`` per program, at ``programs/<sha256>.py`` relative to the run)."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The summary table `make audit` ends with: utility gain, bypass frequency with its interval,
 findings by category, the audit and the study, and where the reports are.
 
-``python -m stopbox.harness.reporting.summary DIR`` reads ``DIR/report.json``, ``DIR/study.json`` (when
+``python -m stopbox.harness.reporting.summary DIR`` reads ``DIR/report.json``, ``DIR/study.json``
+(when
 present) and ``DIR/audit.sarif`` (when present) and prints the table with rich.
 """
 

@@ -43,7 +43,8 @@ class TaskLike(Protocol):
 Scanner = Callable[[str, str], Sequence[Mapping[str, Any]]]
 """``(source, path) -> finding dicts`` (static; ``stopbox.detectors.scan`` by default)."""
 RuntimeScanner = Callable[[ExecResult, str], Sequence[Mapping[str, Any]]]
-"""``(result, path) -> finding dicts`` (runtime; ``stopbox.detectors.runtime_findings`` by default)."""
+"""``(result, path) -> finding dicts`` (runtime; ``stopbox.detectors.runtime_findings`` by
+default)."""
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:

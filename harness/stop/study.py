@@ -8,7 +8,8 @@ and without a warning in the prompt, over 10,000 attempts per prompt.
 
 Here an attempt is produced by sending the LM exactly the messages the seed improver would send
 (a trusted reproduction of its prompt; no sandbox needed, nothing generated is executed).  Every
-attempt is scanned by every detector rule (``stopbox.detectors.scan``) *and* by the paper's text search.
+attempt is scanned by every detector rule (``stopbox.detectors.scan``) *and* by the paper's text
+search.
 Attempts are made in LM calls of ``samples_per_call`` samples; finished calls are appended to a
 ledger (``attempts.jsonl``), so an interrupted study resumes where it stopped.
 """

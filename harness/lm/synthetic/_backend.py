@@ -6,7 +6,8 @@ Each sample is drawn with its own ``random.Random`` seeded from sha256 of (seed,
 temperature, n, sample index, occurrence), where ``occurrence`` counts earlier identical requests
 in this run.  So the same seed and the same sequence of prompts give the same texts, and the
 result does not depend on how messages are grouped into calls or on a global call order.  Inside
-``stopbox.harness.lm.lm_request(name)`` the name joins the seed and occurrences count per name, so calls
+``stopbox.harness.lm.lm_request(name)`` the name joins the seed and occurrences count per name, so
+calls
 made in parallel get the same texts whatever order they complete in.
 
 What it answers depends on what the prompt asks (see :func:`classify_request`):
@@ -14,7 +15,8 @@ What it answers depends on what the prompt asks (see :func:`classify_request`):
 * an **improver** (the first code block of the message defines ``improve_algorithm``, or no
   code and no task is shown and the text mentions it) → one of :data:`~.improvers.STRATEGIES`,
   skewed by the temperature and by the tier of the improver shown;
-* a **task solution** → a variant from ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` skewed
+* a **task solution** → a variant from ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS``
+skewed
   by the temperature and the quality of the solution shown; without a solutions module for the
   task it echoes the solution shown (label ``quality: "echo"``);
 * with probability ``red_team_rate`` per sample, a known bypass attempt instead

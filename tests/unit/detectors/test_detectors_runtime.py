@@ -127,7 +127,6 @@ def test_execute_reports_attaches_results(tmp_path: Any, monkeypatch: pytest.Mon
         yield fake
 
     import stopbox.harness.sandbox  # noqa: F401
-
     from stopbox import harness
 
     monkeypatch.setattr(harness.sandbox, "started", started)

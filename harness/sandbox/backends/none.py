@@ -16,7 +16,15 @@ from typing import Any
 
 from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.policy import Policy
-from stopbox.harness.sandbox._base import ExecResult, Job, Proxy, RpcHandler, Sandbox, Status, backend
+from stopbox.harness.sandbox._base import (
+    ExecResult,
+    Job,
+    Proxy,
+    RpcHandler,
+    Sandbox,
+    Status,
+    backend,
+)
 
 __all__ = ["NoneSandbox"]
 

@@ -11,9 +11,9 @@ home directory beyond the interpreter itself.
 The inputs are hashed (paths, sizes, modification times and a layout version), so a root
 filesystem is rebuilt only when the interpreter or the packages change::
 
-    python -m stopbox.harness.sandbox.image.rootfs --hash            # print the content hash
-    python -m stopbox.harness.sandbox.image.rootfs --out DIR         # build into DIR
-    python -m stopbox.harness.sandbox.image.rootfs --tar FILE        # build a tarball for `docker import`
+    python -m stopbox.harness.sandbox.backends.image.rootfs --hash       # print the content hash
+    python -m stopbox.harness.sandbox.backends.image.rootfs --out DIR    # build into DIR
+    python -m stopbox.harness.sandbox.backends.image.rootfs --tar FILE   # for `docker import`
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ ATTACKS: tuple[Attack, ...] = (
 
 def attack_source(attack_id: str) -> str:
     """The program text of a shipped attack."""
-    ref = importlib.resources.files("stopbox.harness.sandbox.attacks").joinpath(f"{attack_id}.py")
+    package = importlib.resources.files("stopbox.harness.sandbox.selfcheck.attacks")
+    ref = package.joinpath(f"{attack_id}.py")
     return ref.read_text(encoding="utf-8")
 
 

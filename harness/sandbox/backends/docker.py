@@ -1,10 +1,10 @@
 """`docker` backend: the same worker in ``docker run -i --rm --runtime=runsc`` on the local image.
 
 Every worker is one container of the locally built image (``make setup-backends``, see
-:mod:`stopbox.harness.sandbox.image.docker_image`): gVisor runtime, no network, read-only root, all
-capabilities dropped, no new privileges, pids/memory/cpu limits from the policy, a private tmpfs
-at ``SCRATCH`` (not ``/tmp``, which may hold the checkout), the worker files bind-mounted
-read-only.  It runs as ``nobody``.
+:mod:`stopbox.harness.sandbox.backends.image.docker_image`): gVisor runtime, no network, read-only
+root, all capabilities dropped, no new privileges, pids/memory/cpu limits from the policy, a
+private tmpfs at ``SCRATCH`` (not ``/tmp``, which may hold the checkout), the worker files
+bind-mounted read-only.  It runs as ``nobody``.
 
 Containers are named ``stopbox-<pid>-<random>`` and labelled ``stopbox.owner=<pid>``: they are
 removed on close, when their worker is replaced, and (for harness processes that died) the next
@@ -27,9 +27,9 @@ from stopbox.harness.policy import Policy, SandboxLimits
 from stopbox.harness.sandbox._base import backend
 from stopbox.harness.sandbox._channel import WorkerProcess
 from stopbox.harness.sandbox._pool import WorkerSandbox
-from stopbox.harness.sandbox.gvisor import WORKER_MOUNT
-from stopbox.harness.sandbox.image.docker_image import LABEL_PYTHON, image_labels
-from stopbox.harness.sandbox.image.rootfs import SCRATCH
+from stopbox.harness.sandbox.backends.gvisor import WORKER_MOUNT
+from stopbox.harness.sandbox.backends.image.docker_image import LABEL_PYTHON, image_labels
+from stopbox.harness.sandbox.backends.image.rootfs import SCRATCH
 
 __all__ = ["DockerSandbox", "docker_run_argv", "remove_stale_containers"]
 

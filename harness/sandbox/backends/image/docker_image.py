@@ -1,10 +1,11 @@
 """Build the local docker image of the sandbox (no registry): ``docker import`` of the root
-filesystem assembled by :mod:`stopbox.harness.sandbox.image.rootfs`.
+filesystem assembled by :mod:`stopbox.harness.sandbox.backends.image.rootfs`.
 
 The image carries two labels: ``stopbox.rootfs`` (the content hash of its inputs; the image is
 rebuilt only when it changes) and ``stopbox.python`` (the worker's interpreter inside the image)::
 
-    python -m stopbox.harness.sandbox.image.docker_image [--tag stopbox-sandbox:latest] [--force]
+    python -m stopbox.harness.sandbox.backends.image.docker_image \
+        [--tag stopbox-sandbox:latest] [--force]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tarfile
 from pathlib import Path
 
 from stopbox.harness.policy import SandboxLimits
-from stopbox.harness.sandbox.image.rootfs import ensure_rootfs, plan_rootfs
+from stopbox.harness.sandbox.backends.image.rootfs import ensure_rootfs, plan_rootfs
 
 __all__ = ["image_labels", "build_image", "DEFAULT_TAG"]
 

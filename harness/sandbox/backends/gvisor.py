@@ -1,10 +1,11 @@
 """`gvisor` backend: the same worker, started under gVisor's ``runsc run`` in an OCI bundle.
 
 Each worker is one gVisor sandbox (its own user-space kernel, ``--network=none``) whose root is the
-read-only root filesystem of :mod:`stopbox.harness.sandbox.image.rootfs` (the interpreter, numpy,
-pyseccomp, shared libraries; nothing else of the host), with a private tmpfs at ``SCRATCH`` (not
-``/tmp``, which may hold the checkout) and the worker files bind-mounted read-only at
-``/opt/stopbox/worker``. Start-up (about half a second with numpy) is paid once per worker; jobs
+read-only root filesystem of :mod:`stopbox.harness.sandbox.backends.image.rootfs` (the
+interpreter, numpy, pyseccomp, shared libraries; nothing else of the host), with a private
+tmpfs at ``SCRATCH`` (not ``/tmp``, which may hold the checkout) and the worker files bind-mounted
+read-only at ``/opt/stopbox/worker``. Start-up (about half a second with numpy) is paid once
+per worker; jobs
 fork inside the sandbox. Inside, the worker applies what gVisor supports of its own layers
 (rlimits, seccomp filters, namespaces, the uid drop; Landlock is not implemented by gVisor) and
 reports them in ``layers``; gVisor is the boundary.
@@ -29,7 +30,7 @@ from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox._base import backend
 from stopbox.harness.sandbox._pool import WorkerSandbox
-from stopbox.harness.sandbox.image.rootfs import SCRATCH, ensure_rootfs
+from stopbox.harness.sandbox.backends.image.rootfs import SCRATCH, ensure_rootfs
 
 __all__ = ["GvisorSandbox", "runsc_path", "runsc_flags", "oci_config", "WORKER_MOUNT"]
 
