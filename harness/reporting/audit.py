@@ -1,5 +1,9 @@
-"""Audit output: text (rich, grouped by file), JSON (DESIGN.md §7), Markdown and HTML tables,
-and the rule list for ``stopbox rules``."""
+"""Audit output: text (rich, grouped by file), JSON (DESIGN.md §7), SARIF, Markdown and HTML
+tables, and the rule list for ``stopbox rules``.
+
+Moved here from ``detectors/_report.py`` (issue 13): reporting owns every renderer, and the
+detectors (a low layer) import nothing of reporting; ``stopbox audit`` and ``stopbox rules`` call
+these renderers with the detectors' ``FileReport`` and ``RuleInfo`` values."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 
 from stopbox.detectors._audit import FileReport, summarise
 from stopbox.detectors._types import SEVERITY_ORDER, Category, RuleInfo, Severity
+from stopbox.harness.reporting.sarif import render_sarif
 
 __all__ = ["render_audit", "render_rules", "AUDIT_FORMATS", "RULE_FORMATS"]
 
@@ -32,8 +37,6 @@ def render_audit(
         data = {"files": [r.to_json(execute=execute) for r in files], "summary": summary}
         return json.dumps(data, indent=2) + "\n"
     if fmt == "sarif":
-        from stopbox.harness.reporting.sarif import render_sarif
-
         return render_sarif(files)
     if fmt == "md":
         return _markdown(files, summary)
