@@ -2,7 +2,8 @@
 # Set-up shared by the Makefile and .ci/run.  Idempotent.
 #   .ci/setup.sh base       apt libseccomp2 (when root), .venv, pip install -e .[dev]
 #   .ci/setup.sh backends   runsc + docker.io, dockerd with the runsc runtime, local sandbox image
-#   .ci/setup.sh all        both, plus chromium for the HTML report test
+#   .ci/setup.sh browser    chromium for the HTML report test (root)
+#   .ci/setup.sh all        base and backends, plus chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -48,6 +49,7 @@ setup_backends() {
 case "$what" in
   base) setup_base ;;
   backends) setup_base; setup_backends ;;
+  browser) apt_install chromium chromium-driver ;;
   all) setup_base; setup_backends; apt_install chromium chromium-driver ;;
-  *) echo "usage: .ci/setup.sh base|backends|all" >&2; exit 2 ;;
+  *) echo "usage: .ci/setup.sh base|backends|browser|all" >&2; exit 2 ;;
 esac
