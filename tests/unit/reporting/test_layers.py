@@ -8,6 +8,7 @@ from pathlib import Path
 
 import stopbox.harness.reporting as reporting
 
+
 def _dynamic_imports(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     found = []
