@@ -106,7 +106,7 @@ def exec_command(
         None,
         "--backend",
         "-b",
-        metavar="[seccomp|gvisor|docker|none]",
+        metavar="<seccomp|gvisor|docker|none>",
         help="Sandbox backend (default: the policy's).",
     ),  # fmt: skip
     policy: str | None = typer.Option(None, "--policy", "-p", help="Policy name or TOML file."),

@@ -64,7 +64,7 @@ def run_selfcheck(
 
 def selfcheck_command(
     backend: str | None = typer.Option(
-        None, "--backend", "-b", metavar="[seccomp|gvisor|docker]", help="Backend to check."
+        None, "--backend", "-b", metavar="<seccomp|gvisor|docker>", help="Backend to check."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

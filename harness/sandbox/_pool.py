@@ -27,7 +27,6 @@ threads.  The worker reports which confinement layers applied in its ``ready`` f
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -52,6 +51,7 @@ from stopbox.harness.sandbox._base import (
 )
 from stopbox.harness.sandbox._channel import WorkerDied, WorkerProcess
 from stopbox.harness.sandbox._guard import Budgets, JobGuard
+from stopbox.harness.sandbox.backends.stale import remove_stale_state
 
 __all__ = ["WORKER_FILES", "WorkerSandbox", "WorkerJob", "worker_config", "encode_proxy"]
 
@@ -70,30 +70,6 @@ WORKER_FILES: dict[str, Path] = {
 """Name in the worker directory -> the one source file it is copied from."""
 MAX_WORKERS = 64
 WATCHDOG_GRACE_S = 5.0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_stale_dirs(tmp: Path) -> None:
-    """Remove worker and job-mount directories left by a harness that was killed (SIGKILL)."""
-    for pattern in ("stopbox-worker-*-*", "stopbox-jobs-*-*"):
-        for path in tmp.glob(pattern):
-            owner = path.name.split("-")[2]
-            if not owner.isdigit() or _pid_alive(int(owner)):
-                continue
-            if path.name.startswith("stopbox-jobs-"):
-                with contextlib.suppress(OSError):
-                    path.rmdir()  # only ever an empty mount point on this side
-            else:
-                shutil.rmtree(path, ignore_errors=True)
 
 
 def worker_config(policy: Policy) -> dict[str, Any]:
@@ -353,7 +329,9 @@ class WorkerSandbox(Sandbox):
 
     def prepare_worker_dir(self) -> Path:
         """Copy the worker files into a private directory (readable by the job, nothing else)."""
-        _remove_stale_dirs(Path(tempfile.gettempdir()))
+        # what a harness killed with SIGKILL left (worker dirs, runsc state), by owner pid only;
+        # docker sweeps its own containers in the background when it starts
+        remove_stale_state()
         d = Path(tempfile.mkdtemp(prefix=f"stopbox-worker-{os.getpid()}-"))
         for name, source in WORKER_FILES.items():
             shutil.copy2(source, d / name)
