@@ -38,7 +38,7 @@ def test_hostile_frames_raise_only_frame_error(kind: str) -> None:
         _codec.FrameReader().feed(struct.pack(">I", len(body)) + body)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_give_messages_or_frame_error(data: bytes) -> None:
     try:
