@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stopbox.harness.sandbox import ExecResult, Sandbox, Status
+from stopbox.harness.sandbox.selfcheck import _host
 
 NAMESPACES = ("user", "mnt", "pid", "ipc", "net", "uts", "cgroup")
 T = TypeVar("T")
@@ -200,15 +201,19 @@ def metadata_diff(before: Mapping[str, tuple[Any, ...]]) -> list[str]:
 # --- host IPC -----------------------------------------------------------------------------------
 def sysvipc() -> dict[str, set[tuple[str, str]]]:
     """(key, id) of every SysV shm segment, message queue and semaphore set on the host."""
-    out: dict[str, set[tuple[str, str]]] = {}
-    for kind in ("shm", "msg", "sem"):
-        rows: set[tuple[str, str]] = set()
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]:
-                parts = line.split()
-                if len(parts) >= 2:
-                    rows.add((parts[0], parts[1]))
-        out[kind] = rows
+    return _host.sysvipc()
+
+
+def new_ipc(before: Mapping[str, set[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    """IPC objects that appeared since ``before`` and were not made by another live program
+    on this (shared) host."""
+    out = {}
+    for kind, rows in _host.ipc_rows().items():
+        out[kind] = sorted(
+            (r["key"], r["id"]) for r in rows
+            if (r["key"], r["id"]) not in before[kind]
+            and not _host.made_elsewhere(kind, r, os.getuid())
+        )  # fmt: skip
     return out
 
 
@@ -237,9 +242,9 @@ def host_segment(key: int, data: bytes) -> Iterator[Callable[[], bytes]]:
 
 def remove_ipc_created_since(before: Mapping[str, set[tuple[str, str]]]) -> None:
     """Clean up IPC objects a job left on the host (so one escape does not leak into others)."""
-    now = sysvipc()
+    fresh = new_ipc(before)  # never another program's objects
     for kind, cmd in (("shm", _libc.shmctl), ("msg", _libc.msgctl), ("sem", _libc.semctl)):
-        for _key, ident in now[kind] - before[kind]:
+        for _key, ident in fresh[kind]:
             with contextlib.suppress(Exception):
                 if kind == "sem":
                     _libc.semctl(int(ident), 0, IPC_RMID)
