@@ -29,6 +29,26 @@ CHILD_WRITE_S = 5.0
 """How long the job may leave a frame for it unread before it is killed."""
 
 
+_RESULT_FIELDS = {
+    "status": (str,),
+    "error": (str, type(None)),
+    "exc_type": (str, type(None)),
+    "cpu_s": (int, float),
+    "max_rss_mb": (int, float),
+    "child_wall_s": (int, float),
+}
+
+
+def _bad_fields(msg: dict[str, Any]) -> str | None:
+    """Why a loaded/result frame's fields are not what the child sends (None: they are)."""
+    for key, types in _RESULT_FIELDS.items():
+        if key in msg and not isinstance(msg[key], types):
+            return f"field {key!r} is {type(msg[key]).__name__}"
+    if msg.get("status") not in ("ok", "error", "memory"):
+        return f"status {str(msg.get('status'))[:40]!r}"
+    return None
+
+
 def _invalid_value(data: Any) -> str | None:
     """Why a value from the job could not cross to the harness (None: it can): decodable by
     the codec, finite floats only, nested at most as deep as the codec allows."""
@@ -257,6 +277,8 @@ class JobRun:
                     continue
                 if not data:
                     self.sel.unregister(key.fd)
+                    if self.chan_reader.pending:
+                        self._violation("protocol", "the job's channel ended inside a frame")
                     self.dead = self.dead or "exited"
                     break
                 self.chan_bytes += len(data)
@@ -276,7 +298,7 @@ class JobRun:
                     elif op == "rpc":
                         self._relay_rpc(msg)
                     elif op == want:
-                        bad = _invalid_value(msg.get("value"))
+                        bad = _invalid_value(msg.get("value")) or _bad_fields(msg)
                         if bad is None:
                             return msg
                         self._violation("protocol", f"unacceptable result value: {bad}")
