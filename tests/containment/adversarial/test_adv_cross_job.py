@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from _outside import answers, remove_ipc_created_since, run_while, sysvipc
+
 from stopbox.harness.sandbox import Sandbox, Status
 
 PLACES = (

@@ -12,6 +12,7 @@ platform, its stub processes): those are what is checked there.
 from __future__ import annotations
 
 from _outside import NAMESPACES, descendants, job_processes, launchers, namespaces
+
 from stopbox.harness.sandbox import Sandbox, Status
 
 HOLD = "import time\ndef hold():\n    time.sleep(1.6)\n    return 'held'\n"

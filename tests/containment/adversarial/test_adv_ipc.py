@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from _outside import host_mqueue_exists, host_segment, remove_ipc_created_since, sysvipc
+
 from stopbox.harness.sandbox import Sandbox
 
 IPC_ATTACK = r"""

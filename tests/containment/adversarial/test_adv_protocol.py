@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from _outside import answers, descendants, launchers, status_field, steady_workers
+
 from stopbox.harness.sandbox import Sandbox, Status
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 from _outside import answers, descendants, launchers, status_field, steady_workers
+
 from stopbox.harness.sandbox import Sandbox
 
 SIGNALS = r"""
