@@ -51,7 +51,6 @@ from stopbox.harness.sandbox._base import (
 )
 from stopbox.harness.sandbox._channel import WorkerDied, WorkerProcess
 from stopbox.harness.sandbox._guard import Budgets, JobGuard
-from stopbox.harness.sandbox.backends.stale import remove_stale_state
 
 __all__ = ["WORKER_FILES", "WorkerSandbox", "WorkerJob", "worker_config", "encode_proxy"]
 
@@ -70,6 +69,18 @@ WORKER_FILES: dict[str, Path] = {
 """Name in the worker directory -> the one source file it is copied from."""
 MAX_WORKERS = 64
 WATCHDOG_GRACE_S = 5.0
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def worker_config(policy: Policy) -> dict[str, Any]:
@@ -327,11 +338,20 @@ class WorkerSandbox(Sandbox):
     def worker_start_timeout(self) -> float:
         return 60.0
 
+    def remove_stale_state(self) -> None:
+        """Remove what a harness killed with SIGKILL left behind, by owner pid, never another's.
+
+        Here: worker directories ``stopbox-worker-<pid>-*`` of dead owners.  Backends extend it
+        with what they create (runsc state, containers): ``backends/stale.py``."""
+        tmp = Path(tempfile.gettempdir())
+        for path in tmp.glob("stopbox-worker-*-*"):
+            owner = path.name.split("-")[2]
+            if owner.isdigit() and not path.is_symlink() and not _pid_alive(int(owner)):
+                shutil.rmtree(path, ignore_errors=True)
+
     def prepare_worker_dir(self) -> Path:
         """Copy the worker files into a private directory (readable by the job, nothing else)."""
-        # what a harness killed with SIGKILL left (worker dirs, runsc state), by owner pid only;
-        # docker sweeps its own containers in the background when it starts
-        remove_stale_state()
+        self.remove_stale_state()
         d = Path(tempfile.mkdtemp(prefix=f"stopbox-worker-{os.getpid()}-"))
         for name, source in WORKER_FILES.items():
             shutil.copy2(source, d / name)
