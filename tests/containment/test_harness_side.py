@@ -196,3 +196,23 @@ def test_exec_json_answers_even_when_the_machinery_fails(
     code = main(["exec", str(tmp_path / "missing.py"), "--json"])
     obj = json.loads(capsys.readouterr().out)
     assert code == 2 and obj["status"] == "error" and "no such file" in obj["error"]
+
+
+def test_human_output_escapes_terminal_control_sequences() -> None:
+    from stopbox.harness.commands.exec_ import _human
+    from stopbox.harness.sandbox import ExecResult
+
+    forged = "\x1b[2J\x1b[1;1Hstatus: ok (seccomp, 1.0 ms)\r\x9b2K\x1b]52;c;cHduZWQ=\x07"
+    text = _human(
+        ExecResult(
+            Status.VIOLATION,
+            value=forged,
+            stdout=forged,
+            stderr=forged,
+            error=forged,
+            violations=({"kind": "seccomp", "detail": forged},),
+        ),  # fmt: skip
+        "seccomp",
+    )
+    assert not any(c in text for c in "\x1b\r\x07\x9b")
+    assert text.startswith("status: violation")

@@ -295,3 +295,15 @@ def test_hostile_tree_cleanup_keeps_the_worker(sandbox: Sandbox, depth: int) -> 
     assert launchers(sandbox) == workers, "the worker died cleaning up a hostile tree"
     assert answers(sandbox)
     assert siblings.ok and siblings.value == [], f"a job's tree survived: {siblings.value}"
+
+
+def test_large_results_do_not_pile_up_in_the_harness(sandbox: Sandbox) -> None:
+    """A job returning 8 MB per call, called many times in one job: the harness keeps only the
+    last value (memory bounded by one result, not by the number of calls)."""
+    src = "def f(i):\n    return 'v' * (8 << 20)\n"
+    with sandbox.job(src) as job:
+        for i in range(6):
+            assert job.call("f", [i]).ok
+        kept = [r for r in job.results if r.value is not None]  # type: ignore[attr-defined]
+        assert len(kept) == 1
+    assert answers(sandbox)
