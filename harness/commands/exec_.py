@@ -84,7 +84,8 @@ the terminal (clear the screen, rewrite a line to fake ``status: ok``, set the c
 
 
 def _safe(text: str) -> str:
-    return text.translate(_CONTROL)
+    """Printable on any terminal: control characters and lone surrogates shown escaped."""
+    return text.translate(_CONTROL).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _human(result: ExecResult, backend: str) -> str:

@@ -216,3 +216,5 @@ def test_human_output_escapes_terminal_control_sequences() -> None:
     )
     assert not any(c in text for c in "\x1b\r\x07\x9b")
     assert text.startswith("status: violation")
+    lone = _human(ExecResult(Status.ERROR, error="bad \udc80 surrogate"), "seccomp")
+    lone.encode("utf-8")  # printable: a lone surrogate from a job's traceback is escaped

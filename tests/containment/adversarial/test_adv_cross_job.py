@@ -14,6 +14,7 @@ import contextlib
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from _outside import answers, host_tree, remove_ipc_created_since, run_while, status_field, sysvipc
 
@@ -192,3 +193,55 @@ def test_memory_parked_in_tmpfs_is_bounded_and_released(sandbox: Sandbox) -> Non
     grew, kept = during - base, _tree_mb(sandbox) - tree0
     assert grew < limit, f"the job parked {grew:.0f} MB in tmpfs (limit {limit} MB): {res.value}"
     assert kept < 64, f"the sandbox still holds {kept:.0f} MB after the job: {res.value}"
+
+
+SCAN_OWN_MEMORY = r"""
+import ctypes, os, re
+
+def scan(prefix):
+    # read our own memory without /proc/self/mem: write(2) from an address into a pipe copies
+    # it, or fails with EFAULT where nothing is mapped (no crash)
+    libc = ctypes.CDLL(None, use_errno=True)
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    pat = re.compile(re.escape(prefix.encode()) + rb"[0-9a-f]{12}")
+    found, scanned = set(), 0
+    bases = {id(o) & ~0xFFFF for o in (object(), prefix, scan, os, re, ctypes, b"x" * 100000)}
+    for base in bases:
+        for step in (65536, -65536):
+            addr, misses = base, 0
+            while scanned < (768 << 20) and misses < 256:
+                n = libc.write(w, ctypes.c_void_p(addr), 65536)
+                if n > 0:
+                    found.update(m.decode() for m in pat.findall(os.read(r, n)))
+                    scanned += n
+                    misses = 0
+                else:
+                    misses += 1
+                addr += step
+    return {"found": sorted(found), "scanned_mb": scanned >> 20}
+"""
+
+
+def test_a_job_cannot_read_the_previous_jobs_data_from_inherited_memory(sandbox: Sandbox) -> None:
+    """Jobs are forked from a warm worker: whatever the worker once held (an earlier job's
+    source, arguments, RPC replies) may still sit in the memory the next job inherits.  Job A's
+    source, arguments and RPC reply carry a token; job B, on the same worker, scans its own
+    memory (/proc/self/mem) for it."""
+    prefix = "STOPBOX-ADV-XJOB-"
+    token = prefix + secrets.token_hex(6)
+    src_a = f"SECRET = {token!r}\ndef f(x, utility):\n    return len(x) + len(utility(x))\n"
+
+    def rpc(obj: str, method: str, args: Any, kwargs: Any) -> Any:
+        return token + "-reply"
+
+    from stopbox.harness.sandbox import Proxy
+
+    first = sandbox.exec(
+        src_a, entry="f", args=[token + "-arg", Proxy("utility", callable=True)], rpc=rpc
+    )
+    second = sandbox.exec(SCAN_OWN_MEMORY, entry="scan", args=[prefix], timeout=20.0)
+    assert first.ok, first.error
+    blob = repr((second.value, second.error))
+    assert token not in blob, f"job B read job A's data from inherited memory: {second.value}"
+    assert second.value and second.value["scanned_mb"] > 16, f"the scan read nothing: {blob}"
