@@ -138,7 +138,7 @@ def job_processes(sandbox: Sandbox, source: str, entry: str = "hold") -> tuple[E
                 out[pid] = (uids(pid), namespaces(pid), cmdline(pid))
         return out
 
-    return run_while(sandbox, source, entry, observe=look, after=0.8)
+    return run_while(sandbox, source, entry, observe=look, after=0.6)
 
 
 def worker_namespaces_of_job(sandbox: Sandbox, source: str, entry: str = "hold") -> list[str]:
@@ -168,7 +168,7 @@ def worker_namespaces_of_job(sandbox: Sandbox, source: str, entry: str = "hold")
                     anc = table.get(anc, 0)
         return shared
 
-    return run_while(sandbox, source, entry, observe=look, after=0.8)[1]
+    return run_while(sandbox, source, entry, observe=look, after=0.6)[1]
 
 
 # --- host files ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from _outside import NAMESPACES, job_processes, namespaces, worker_namespaces_of
 
 from stopbox.harness.sandbox import Sandbox, Status
 
-HOLD = "import time\ndef hold():\n    time.sleep(1.6)\n    return 'held'\n"
+HOLD = "import time\ndef hold():\n    time.sleep(1.3)\n    return 'held'\n"
 
 
 def _job_host_processes(sandbox: Sandbox) -> dict:
