@@ -327,13 +327,15 @@ def drop_capabilities() -> str | None:
 
 
 def set_rlimits(limits: dict[str, Any]) -> list[str]:
-    """Apply the job's rlimits (soft = hard, except CPU which leaves 1 s for SIGXCPU)."""
+    """Apply the job's rlimits (soft = hard)."""
     failed = []
     cpu = int(limits["cpu_s"])
     mem = int(limits["memory_mb"]) * 1024 * 1024
     fsize = int(limits["file_size_mb"]) * 1024 * 1024
     table = [
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        # the job is pid 1 of its pid namespace, where SIGXCPU is ignored: the hard limit's
+        # SIGKILL ends it, so soft = hard (the worker reads the CPU time from wait4)
+        (resource.RLIMIT_CPU, (cpu, cpu)),
         (resource.RLIMIT_AS, (mem, mem)),
         (resource.RLIMIT_FSIZE, (fsize, fsize)),
         (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),

@@ -74,9 +74,9 @@ def _signal_name(sig: int) -> str:
 class JobRun:
     """One job: fork, drive calls, relay RPC, enforce time/output limits, collect the result."""
 
-    def __init__(self, worker: Any, msg: dict[str, Any]) -> None:
+    def __init__(self, worker: Any, msg: dict[str, Any] | None = None) -> None:
         self.w = worker
-        self.msg = msg
+        self.msg = msg or {}
         limits = worker.config["limits"]
         self.output_cap = int(limits["output_bytes"])
         self.default_timeout = float(limits["call_timeout_s"])
@@ -111,9 +111,6 @@ class JobRun:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         job = {
-            "source": self.msg.get("source", ""),
-            "filename": self.msg.get("filename", "candidate.py"),
-            "as_script": bool(self.msg.get("as_script")),
             "allow_imports": w.config["allow_imports"],
             "readable": w.read_paths,
             "writable": [self.workdir, *w.config["paths"]["write"]],
@@ -434,10 +431,22 @@ class JobRun:
         for name in ("out", "err"):
             self._drain_all(name, wait=0.0)
 
-    def run(self) -> None:
-        start = time.monotonic()
+    def prepare(self) -> JobRun | None:
+        """Fork and confine the job's processes ahead of time (the worker does this while idle,
+        so a warm job is: load, one call, result).  None when that failed (run() retries)."""
         try:
             self.spawn()
+        except OSError:
+            return None
+        return self
+
+    def run(self, msg: dict[str, Any] | None = None) -> None:
+        if msg is not None:
+            self.msg = msg
+        start = time.monotonic()
+        try:
+            if not self.pid:
+                self.spawn()
         except OSError as exc:
             self.w.send(
                 {
@@ -452,6 +461,8 @@ class JobRun:
             return
         try:
             timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
+            keys = ("source", "filename", "as_script")
+            self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
             child = self.wait_for("loaded", float(timeout))
             self.w.send(
                 {"op": "loaded", "result": self.result(child, start, 0, 0), **self._job_extras()}

@@ -60,6 +60,8 @@ class Worker:
         self.layers: dict[str, Any] = {}
         self.jobs_dir: str | None = None
         self.allow_missing: set[str] = set()
+        self.next_job: JobRun | None = None
+        self.prefork = False
 
     # --- harness side ----------------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
@@ -134,6 +136,9 @@ class Worker:
         self.send(
             {"op": "ready", "pid": os.getpid(), "layers": self.layers, "jobs_dir": self.jobs_dir}
         )
+        self.prefork = self.opts.get("prefork") == "1"
+        if self.prefork:
+            self.next_job = JobRun(self).prepare()
         while True:
             try:
                 msg = self.recv()
@@ -141,12 +146,15 @@ class Worker:
                 return
             op = msg.get("op")
             if op == "job":
+                job, self.next_job = self.next_job or JobRun(self), None
                 try:
-                    JobRun(self, msg).run()
+                    job.run(msg)
                 except (EOFError, SystemExit, KeyboardInterrupt):
                     raise
                 except BaseException:  # noqa: B036 - the worker survives every job
                     traceback.print_exc()
+                if self.prefork:  # the next job's child, forked and confined now
+                    self.next_job = JobRun(self).prepare()
             elif op == "ping":
                 self.send({"op": "pong"})
             elif op == "exit":
