@@ -159,6 +159,24 @@ def test_what_it_does_only_when_driven_is_judged(policy: Policy, probe_sb: Sandb
     assert not result.called_utility_unsandboxed
 
 
+GREEDY = (
+    "def improve_algorithm(initial_solution, utility, language_model):\n"
+    "    for _ in range(10):\n"
+    "        try:\n"
+    "            language_model.batch_prompt('x', ['more'], temperature=0.5)\n"
+    "        except Exception:\n"
+    "            break\n"
+    "    return initial_solution\n"
+)
+
+
+def test_asking_beyond_the_budget_is_judged(policy: Policy, probe_sb: Sandbox) -> None:
+    result = _probe(GREEDY, policy, probe_sb)
+    assert "RUN009" in {f.rule_id for f in result.runtime_findings}
+    assert result.lm_calls == 2  # the probe's cap, not the policy's 4
+    assert result.exec_result is not None and result.exec_result.ok
+
+
 def test_hanging_improver_times_out(policy: Policy, probe_sb: Sandbox) -> None:
     short = replace(policy, budget=replace(policy.budget, improver_wall_s=3.0))
     started = time.monotonic()
