@@ -8,6 +8,7 @@
 #   LM_LOCAL_RECORD=1  also record cassettes (study.cassette.jsonl, run.cassette.jsonl) there
 #   LM_LOCAL_SAMPLES   study attempts (default 2)      LM_LOCAL_PORT  server port (default 8765)
 #   LM_LOCAL_MAX_TOKENS  tokens per answer (default 512)
+#   LM_LOCAL_THREADS   server threads (default 2)     LM_LOCAL_NICE  server niceness (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +31,10 @@ bash scripts/lm-local-install.sh all
 rm -rf "$OUT"
 mkdir -p "$OUT"
 log "starting llama.cpp's OpenAI-compatible server on 127.0.0.1:$PORT ($ALIAS)"
-nice -n 10 .venv-lm/bin/python -m llama_cpp.server --model "$MODEL_FILE" --model_alias "$ALIAS" \
-  --host 127.0.0.1 --port "$PORT" --n_ctx 4096 --n_threads 2 > "$OUT/server.log" 2>&1 &
+# OMP_WAIT_POLICY=PASSIVE: on a busy machine spinning OpenMP threads wait for descheduled peers
+OMP_WAIT_POLICY=PASSIVE nice -n "${LM_LOCAL_NICE:-10}" .venv-lm/bin/python -m llama_cpp.server \
+  --model "$MODEL_FILE" --model_alias "$ALIAS" --host 127.0.0.1 --port "$PORT" --n_ctx 4096 \
+  --n_threads "${LM_LOCAL_THREADS:-2}" > "$OUT/server.log" 2>&1 &
 SERVER=$!
 stop_server() {
   if kill -0 "$SERVER" 2>/dev/null; then
