@@ -205,6 +205,8 @@ def test_github_annotations(project: Path, capsys: pytest.CaptureFixture[str]) -
     )
     assert any(line.startswith("::error file=pkg/odd%2C name.py,line=1,col=8,") for line in lines)
     assert lines[-1].startswith("stopbox: 3 file(s), ")
+    # the loosening (--fail-on above the default policy's) is a warning in the job too
+    assert lines[0].startswith("::warning title=stopbox configuration::loosened: fail-on")
 
 
 def test_junit(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
