@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import jsonschema
@@ -121,9 +122,11 @@ def _seccomp_unavailable(stopbox: Path, env: dict[str, str], cwd: Path) -> str |
 
 
 def test_the_wheel_runs_every_command_outside_the_checkout(tmp_path: Path) -> None:
+    start = time.monotonic()
     wheel = _build_wheel(tmp_path)
     assert not (tmp_path / "copy").exists()
     venv = _fresh_venv(tmp_path, wheel)
+    print(f"wheel: {time.monotonic() - start:6.1f}s  copy, build, delete the copy, fresh venv")
     stopbox = venv / "bin" / "stopbox"
     work = tmp_path / "work"
     work.mkdir()
@@ -144,10 +147,12 @@ def test_the_wheel_runs_every_command_outside_the_checkout(tmp_path: Path) -> No
         pytest.skip(f"seccomp backend unavailable: {reason}")
 
     def sb(*args: str, stdin: str | None = None, timeout: float = 180) -> tuple[int, str, str]:
+        start = time.monotonic()
         proc = subprocess.run(
             [str(stopbox), *args], cwd=work, env=env, input=stdin, capture_output=True,
             text=True, timeout=timeout,
         )  # fmt: skip
+        print(f"wheel: {time.monotonic() - start:6.1f}s  stopbox {' '.join(args)}")
         return proc.returncode, proc.stdout, proc.stderr
 
     from stopbox.harness import __version__
