@@ -1,8 +1,9 @@
 """The wheel works anywhere (issue 12): build it from a copy of the checkout, delete the copy,
 install the wheel into a fresh venv in an empty temporary directory, and run every command there.
 
-How: ``python -m build --wheel --no-isolation`` (build and setuptools come with the dev extras,
-so no download) in a copy of the tracked and untracked-but-not-ignored files; a new venv without
+How: ``python -m build --no-isolation`` (the sdist, then the wheel from the sdist, so both are
+complete; build and setuptools come with the dev extras, so no download) in a copy of the
+tracked and untracked-but-not-ignored files; a new venv without
 pip gets the wheel with ``pip --python VENV install --no-deps``; its dependencies come from this
 project's venv through a ``.pth`` line (a fresh full install of numpy, matplotlib, openai ... took
 too long for the suite).  A ``.pth`` entry adds that site-packages to ``sys.path`` but does not run
@@ -78,7 +79,7 @@ def _build_wheel(tmp: Path) -> Path:
     copy, dist = tmp / "copy", tmp / "dist"
     _copy_checkout(copy)
     proc = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), "."],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), "."],
         cwd=copy, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
