@@ -241,14 +241,7 @@ def _render(
 
         return render_junit(files, threshold)
     color = out is None and fmt == "text" and sys.stdout.isatty()
-    text = render_audit(files, fmt, threshold, execute=execute, color=color)
-    if fmt == "json":  # DESIGN.md §7 shape plus what the configuration did (loosenings)
-        import json
-
-        data = json.loads(text)
-        data["configuration"] = invocation["properties"]
-        text = json.dumps(data, indent=2) + "\n"
-    return text
+    return render_audit(files, fmt, threshold, execute=execute, color=color)
 
 
 def _audit_stdin(policy: Any) -> tuple[Any, str | None]:

@@ -124,10 +124,6 @@ def test_pyproject_config_applies_and_every_loosening_is_printed_and_in_sarif(
     for words in ("fail-on", "pkg/bad*", "accepted.json", "SBX002", "SBX001", "os"):
         assert words in err, words
     assert code == 0  # bad.py excluded by the configuration: the gate passes, loudly
-    code, out, _ = run(capsys, "audit", "pkg", "-f", "json")
-    configuration = json.loads(out)["configuration"]
-    assert configuration["configFile"] == str(project / "pyproject.toml")
-    assert {item["kind"] for item in configuration["loosenings"]} == kinds
 
     # The same tree under --isolated: no config, no .gitignore; the bypass fails the gate.
     code, out, err = run(capsys, "audit", ".", "--isolated", "--policy", "default", "-f", "json")
