@@ -108,6 +108,10 @@ class SandboxLimits:
     pool_size: Annotated[int, Ge(0), Le(256)] = 0
     """0 means one warm worker per core."""
     docker_image: Name = "stopbox-sandbox:latest"
+    allow_missing_layers: tuple[str, ...] = ()
+    """Confinement layers this policy lets a sandbox run without (degraded mode; "*" = any).
+    Empty: every layer is required and a sandbox that cannot apply one refuses to start. The
+    missing ones are listed in every result (`layers.missing`); see docs/sandbox.md."""
 
 
 @dataclass(frozen=True, slots=True)

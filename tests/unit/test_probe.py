@@ -71,7 +71,7 @@ def policy() -> Policy:
     return replace(
         base,
         sandbox=replace(base.sandbox, **limits),
-        budget=replace(base.budget, improver_wall_s=4.0),
+        budget=replace(base.budget, improver_wall_s=30.0),  # generous: CI machines are shared
     )
 
 
@@ -140,12 +140,32 @@ def test_tampering_is_a_runtime_finding(policy: Policy, probe_sb: Sandbox) -> No
     assert not result.called_utility_unsandboxed
 
 
+SPAWNS = _PROMPT + (
+    "    import os\n"
+    "    try:\n"
+    "        os.system('id')\n"
+    "    except Exception:\n"
+    "        pass\n"
+    "    return max(candidates, key=utility)\n"
+)
+
+
+def test_what_it_does_only_when_driven_is_judged(policy: Policy, probe_sb: Sandbox) -> None:
+    """The spawn happens inside improve_algorithm, not at import: only driving it shows it."""
+    result = _probe(SPAWNS, policy, probe_sb)
+    rules = {f.rule_id for f in result.runtime_findings}
+    categories = {f.category.value for f in result.runtime_findings}
+    assert "process" in categories or "RUN010" in rules, result.runtime_findings
+    assert not result.called_utility_unsandboxed
+
+
 def test_hanging_improver_times_out(policy: Policy, probe_sb: Sandbox) -> None:
+    short = replace(policy, budget=replace(policy.budget, improver_wall_s=3.0))
     started = time.monotonic()
-    result = _probe(HANGS, policy, probe_sb)
+    result = _probe(HANGS, short, probe_sb)
     elapsed = time.monotonic() - started
     assert result.exec_result is not None and result.exec_result.status is Status.TIMEOUT
-    assert elapsed < policy.budget.improver_wall_s + 20
+    assert elapsed < short.budget.improver_wall_s + 20
     # the pool still works afterwards
     assert _probe(BENIGN, policy, probe_sb).exec_result.ok  # type: ignore[union-attr]
 

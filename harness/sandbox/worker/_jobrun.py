@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import selectors
-import shutil
 import signal
 import tempfile
 import time
@@ -57,7 +56,11 @@ class JobRun:
     # --- process life --------------------------------------------------------------------------
     def spawn(self) -> None:
         w = self.w
-        self.workdir = tempfile.mkdtemp(prefix="stopbox-job-", dir=w.jobs_dir)
+        self.fallback_dir: str | None = None
+        if w.config.get("job_ns"):
+            self.workdir = _confine.SCRATCH  # a fresh tmpfs in the job's own mount namespace
+        else:  # degraded (reported as missing layers): a directory of the worker's
+            self.workdir = self.fallback_dir = tempfile.mkdtemp(prefix="stopbox-job-")
         c_in_r, c_in_w = os.pipe()
         c_out_r, c_out_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -104,11 +107,41 @@ class JobRun:
     def reap(self) -> None:
         if self.wait_status is not None or not self.pid:
             return
+        if self.dead == "exited":  # the job ended by itself: let its reaper report how
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                got, status, ru = os.wait4(self.pid, os.WNOHANG)
+                if got:
+                    self._reaped(status, ru)
+                    return
+                time.sleep(0.001)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
             pass
         _, status, ru = os.wait4(self.pid, 0)
+        self._reaped(status, ru)
+
+    def _reap_strays(self) -> None:
+        """The worker is pid 1 of its pid namespace: a job process whose reaper died first is
+        re-parented here.  Kill the job's process group again and reap every child (bounded)."""
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid:
+                continue
+            if time.monotonic() > deadline:
+                return
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            time.sleep(0.002)
+
+    def _reaped(self, status: int, ru: Any) -> None:
         self.wait_status = status
         self.cpu_s = max(self.cpu_s, ru.ru_utime + ru.ru_stime)
         self.max_rss = max(self.max_rss, ru.ru_maxrss / 1024.0)
@@ -369,13 +402,15 @@ class JobRun:
     def finish(self, start: float) -> None:
         self.kill(self.dead or "closed")
         self._settle()
+        self._reap_strays()
         for fd in (self.to_child, *self.fds.values()):
             try:
                 os.close(fd)
             except OSError:
                 pass
         self.sel.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.fallback_dir is not None:
+            _confine.remove_tree(self.fallback_dir)
         self.w.send(
             {
                 "op": "closed",
