@@ -207,6 +207,8 @@ def _static_runtime(report: dict[str, Any]) -> tuple[Table | None, Table | None]
         det = _t(
             ("detection", "programs", "rate (95% CI)"),
             [("flagged statically", fmt_count(b.get("static")), fmt_rate(b.get("static"))),
+             *[(f"flagged statically, marked [{m}]", fmt_count(r), fmt_rate(r))
+               for m, r in (b.get("static_split") or {}).items()],
              ("attempted at runtime", fmt_count(b.get("runtime")), fmt_rate(b.get("runtime")))],
             "lrr",
         )  # fmt: skip
