@@ -99,14 +99,18 @@ class _Run:
         return bool((self.config.get("lm") or {}).get("synthetic"))
 
 
-def _transfer_improvers(config: Mapping[str, Any], rows: list[ProgramRow]) -> tuple[str, ...]:
+def _transfer_improvers(
+    config: Mapping[str, Any], rows: list[ProgramRow], transfer: list[dict[str, Any]]
+) -> tuple[str, ...]:
     """The sha256 of the improver(s) a transfer evaluated (empty for a run without transfer).
 
-    ``improver_sha256`` in the config when the engine records it; otherwise the improvers first
-    seen by the transfer (iteration -1), less the seed improver it compares against."""
-    recorded = config.get("improver_sha256")
-    if recorded:
-        return (str(recorded),)
+    ``improver_sha256`` in the config or in the transfer rows when the engine records it (rows
+    also cover a transfer added to an existing run); otherwise the improvers first seen by the
+    transfer (iteration -1), less the seed improver it compares against."""
+    recorded = [config.get("improver_sha256")] + [t.get("improver_sha256") for t in transfer]
+    shas = tuple(dict.fromkeys(str(r) for r in recorded if r))
+    if shas:
+        return shas
     if not config.get("improver"):
         return ()
     try:
@@ -129,7 +133,7 @@ def _read(store: RunStore) -> _Run:
         (static if f["source"] == "static" else runtime).setdefault(f["program"], []).append(f)
     blocked = {ev.program for ev in store.evaluations() if ev.blocked}
     rows = store.programs()
-    transfer = _transfer_improvers(config, rows)
+    transfer = _transfer_improvers(config, rows, store.transfer())
     programs = [
         _Program(
             row, tuple(static.get(row.sha256, ())), tuple(runtime.get(row.sha256, ())),

@@ -183,3 +183,15 @@ def test_static_bypass_is_split_by_the_gates_marker(tmp_path: Path) -> None:
     split = build_report(store)["bypass"]["static_split"]
     assert {k: (v["count"], v["total"]) for k, v in split.items()} == {
         "disables": (1, 3), "unverifiable": (1, 3)}  # fmt: skip
+
+
+def test_transfer_rows_name_an_improver_added_to_an_existing_run(tmp_path: Path) -> None:
+    """A transfer into a finished run keeps the run's config; the rows name the improver."""
+    store = _store(tmp_path)  # a plain run's config: no "improver"
+    outside = store.add_program("def improve_algorithm(): ...\n", kind="improver", iteration=-1,
+                                generated=False)  # fmt: skip
+    store.add_findings(outside, "runtime", [finding("RUN001", "sandbox-bypass", "critical")])
+    store.put_transfer("parity", {"task": "parity", "improver_sha256": outside, "values": []})
+    report = build_report(store)
+    assert [i["sha256"] for i in report["transfer_improver"]] == [outside]
+    assert report["bypass"]["runtime"]["count"] == 1
