@@ -26,6 +26,9 @@ WRITE_TIMEOUT_S = 10.0
 """Longest a send may wait for the worker to take bytes before the worker counts as wedged."""
 MAX_OUTBOX = 2 * _codec.MAX_FRAME
 """Bytes queued to the worker at most (a send beyond this is a harness bug, refused)."""
+MAX_INBOX = 2 * _codec.MAX_FRAME
+"""Bytes of received frames held at most while a send waits; beyond it the send stops reading
+(the worker then blocks too, and the send's deadline ends it: bounded memory either way)."""
 
 
 class WorkerDied(Exception):
@@ -41,6 +44,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self._reader = _codec.FrameReader()
         self._inbox: list[tuple[Any, int]] = []
+        self._inbox_bytes = 0
         self._outbox = bytearray()
         self._io_lock = threading.RLock()
         self.bytes_in = 0
@@ -98,6 +102,7 @@ class WorkerProcess:
             if not self._inbox:
                 self._pump(until_sent=False, timeout=timeout)
             msg, self.last_size = self._inbox.pop(0)
+            self._inbox_bytes -= self.last_size
         if not isinstance(msg, dict):
             raise WorkerDied("malformed frame from worker (not an object)")
         return msg
@@ -112,9 +117,14 @@ class WorkerProcess:
         rfd, wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
         with selectors.DefaultSelector() as sel:
-            sel.register(rfd, selectors.EVENT_READ)
-            writing = False
+            reading = writing = False
             while self._outbox if until_sent else not self._inbox:
+                if (self._inbox_bytes < MAX_INBOX or not until_sent) != reading:
+                    reading = not reading
+                    if reading:
+                        sel.register(rfd, selectors.EVENT_READ)
+                    else:
+                        sel.unregister(rfd)
                 if bool(self._outbox) != writing:
                     writing = bool(self._outbox)
                     if writing:
@@ -154,9 +164,11 @@ class WorkerProcess:
             raise WorkerDied(f"worker exited ({self.stderr_tail()})")
         self.bytes_in += len(data)
         try:
-            self._inbox.extend(self._reader.feed_sized(data))
+            frames = self._reader.feed_sized(data)
         except _codec.FrameError as exc:
             raise WorkerDied(f"malformed frame from worker: {exc}") from None
+        self._inbox.extend(frames)
+        self._inbox_bytes += sum(size for _, size in frames)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

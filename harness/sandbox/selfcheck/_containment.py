@@ -365,8 +365,12 @@ class Arena:
             now = _descendants(os.getpid())
             workers_now = set(getattr(self.sandbox, "worker_pids", list)())
             fresh_workers = workers_now - workers_before
+            # replacements started after a crash are not the job's; under gVisor the host sees
+            # the sentry's ptrace stubs (one per address space) come and go: gVisor's, and a
+            # process the job left inside would live in gVisor, not on the host
+            inside = workers_now if self.sandbox.name in ("gvisor", "docker") else fresh_workers
             allowed = set(fresh_workers)
-            for w in fresh_workers:  # replacements started after a crash are not the job's
+            for w in inside:
                 allowed |= _descendants(w)
             left = {p for p in now - before - allowed if os.path.exists(f"/proc/{p}")}
             if not left or time.monotonic() > deadline:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from _outside import metadata, metadata_diff, run_while
+
 from stopbox.harness._resources import data_dir
 from stopbox.harness.sandbox import Sandbox
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from _outside import not_silently_ok
+
 from stopbox.harness.sandbox import Sandbox, Status
 
 DENIED = r"""

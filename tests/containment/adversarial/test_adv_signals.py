@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 from _outside import answers, descendants, launchers, status_field, steady_workers
+
 from stopbox.harness.sandbox import Sandbox
 
 SIGNALS = r"""
@@ -83,7 +84,7 @@ def attack(harness_pid, sig_name, route):
 """
 
 ROUTES = ("kill", "pidfd", "fasync")
-SIGS = ("SIGSTOP", "SIGINT", "SIGUSR1", "SIGTERM")
+SIGS = ("SIGSTOP", "SIGINT", "SIGTERM")  # freeze, KeyboardInterrupt, default-kill
 
 
 @pytest.fixture
