@@ -15,10 +15,10 @@ from stopbox.harness.lm import LanguageModel, LMResponse
 from stopbox.harness.lm.openai_backend import OpenAILM
 from stopbox.harness.lm.testing import SilentServer
 from stopbox.harness.policy import BudgetPolicy, Policy
+from stopbox.harness.reporting.run_data import build_report
 from stopbox.harness.stop._engine import Engine
 from stopbox.harness.stop.loop import run_loop
 from stopbox.harness.stop.meta import meta_utility
-from stopbox.harness.stop.report_data import build_report
 from stopbox.harness.store import RunStore
 
 from ._fakes import FakeLM, FakeSandbox, FakeTask, flag_marked, improver, no_runtime
