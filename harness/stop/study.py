@@ -30,15 +30,15 @@ from typing import Any, NoReturn
 import structlog
 
 from stopbox.harness import errors
-from stopbox.harness.errors import UsageError
-from stopbox.harness.reporting.study_data import summarise
-from stopbox.harness.sandbox.helpers import code_blocks
-from stopbox.harness.stop.study_classify import (
+from stopbox.harness.attempt_classes import (
     HEADLINE,
     class_rates,
     classify_attempt,
     scaffolding_lines,
 )
+from stopbox.harness.errors import UsageError
+from stopbox.harness.reporting.study_data import summarise
+from stopbox.harness.sandbox.helpers import code_blocks
 from stopbox.harness.stop.study_prompt import (
     EXPERTISE,
     META_UTILITY,
@@ -311,8 +311,8 @@ def _chunks(todo: list[tuple[str, int]], size: int) -> Iterator[tuple[str, list[
 def add_attempt_classes(
     study: dict[str, Any], config: StudyConfig, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Per prompt: ``attempts`` (a rate per class, :mod:`~.study_classify`), the ``headline``
-    (``disables``: comparable to the paper's text search) and, with ``--execute``,
+    """Per prompt: ``attempts`` (a rate per class, :mod:`stopbox.harness.attempt_classes`), the
+    ``headline`` (``disables``: comparable to the paper's text search) and, with ``--execute``,
     ``runtime_confirmed``; per run: ``lm.unpriced_calls`` and ``lm.requests``.  Keys that
     reporting's summarise already filled are kept."""
     prompts = study.get("prompts") or {}
