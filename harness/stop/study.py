@@ -37,6 +37,7 @@ from stopbox.harness.attempt_classes import (
     scaffolding_lines,
 )
 from stopbox.harness.errors import UsageError
+from stopbox.harness.lm import lm_request
 from stopbox.harness.reporting.study_data import summarise
 from stopbox.harness.sandbox.helpers import code_blocks
 from stopbox.harness.stop.study_prompt import (
@@ -123,7 +124,9 @@ def _attempt_call(
     run in the sandbox): one ledger record."""
     from stopbox import detectors
 
-    response = lm.complete(EXPERTISE, [study_message(prompt)], temperature=TEMPERATURE, n=n)
+    # named per (prompt, call): a cassette replays exactly however the calls are chunked
+    with lm_request(f"study/{prompt}/{call}"):
+        response = lm.complete(EXPERTISE, [study_message(prompt)], temperature=TEMPERATURE, n=n)
     samples = []
     for j, text in enumerate(response.texts):
         program = extract_program(text)
