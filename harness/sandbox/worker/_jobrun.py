@@ -11,6 +11,7 @@ import os
 import select
 import selectors
 import signal
+import socket
 import tempfile
 import time
 import traceback
@@ -106,25 +107,10 @@ class JobRun:
             self.workdir = _confine.SCRATCH  # a fresh tmpfs in the job's own mount namespace
         else:  # degraded (reported as missing layers): a directory of the worker's
             self.workdir = self.fallback_dir = tempfile.mkdtemp(prefix="stopbox-job-")
-        c_in_r, c_in_w = os.pipe()
-        c_out_r, c_out_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        job = {
-            "allow_imports": w.config["allow_imports"],
-            "readable": w.read_paths,
-            "writable": [self.workdir, *w.config["paths"]["write"]],
-        }
-        pid = os.fork()
-        if pid == 0:  # the job process
-            try:
-                _child.enter(job, (c_in_r, c_out_w, out_w, err_w), self.workdir, w)
-            except BaseException:  # noqa: B036 - never return into the worker loop
-                traceback.print_exc()
-            os._exit(70)
+        # Forked by the zygote, which never held any job's data: nothing of an earlier job is in
+        # this job's inherited memory.
+        pid, (c_in_w, c_out_r, out_r, err_r) = w.zygote.spawn(self.workdir)
         self.pid = pid
-        for fd in (c_in_r, c_out_w, out_w, err_w):
-            os.close(fd)
         self.to_child = c_in_w
         os.set_blocking(c_in_w, False)
         self.fds = {"chan": c_out_r, "out": out_r, "err": err_r}
@@ -150,44 +136,46 @@ class JobRun:
     def reap(self) -> None:
         if self.wait_status is not None or not self.pid:
             return
+        z = self.w.zygote
         if self.dead == "exited":  # the job ended by itself: let its reaper report how
             deadline = time.monotonic() + 0.5
             while time.monotonic() < deadline:
-                got, status, ru = os.wait4(self.pid, os.WNOHANG)
-                if got:
-                    self._reaped(status, ru)
+                got = z.wait(self.pid, nohang=True)
+                if got is not None:
+                    self._reaped(*got)
                     return
                 time.sleep(0.001)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
             pass
-        _, status, ru = os.wait4(self.pid, 0)
-        self._reaped(status, ru)
+        got = z.wait(self.pid, nohang=False)
+        self._reaped(*(got or (0, 0.0, 0.0)))
 
     def _reap_strays(self) -> None:
         """The worker is pid 1 of its pid namespace: a job process whose reaper died first is
-        re-parented here.  Kill the job's process group again and reap every child (bounded)."""
+        re-parented here.  Kill the job's process group until it is empty, reaping (bounded)."""
         deadline = time.monotonic() + 2.0
         while True:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                while os.waitpid(-1, os.WNOHANG)[0]:
+                    pass
             except ChildProcessError:
-                return
-            if pid:
-                continue
-            if time.monotonic() > deadline:
-                return
+                pass
             try:
                 os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return  # nothing of the job is left
             except OSError:
-                pass
+                return
+            if time.monotonic() > deadline:
+                return
             time.sleep(0.002)
 
-    def _reaped(self, status: int, ru: Any) -> None:
+    def _reaped(self, status: int, cpu_s: float, maxrss_kb: float) -> None:
         self.wait_status = status
-        self.cpu_s = max(self.cpu_s, ru.ru_utime + ru.ru_stime)
-        self.max_rss = max(self.max_rss, ru.ru_maxrss / 1024.0)
+        self.cpu_s = max(self.cpu_s, cpu_s)
+        self.max_rss = max(self.max_rss, maxrss_kb / 1024.0)
 
     # --- I/O ------------------------------------------------------------------------------------
     def _drain(self, name: str, fd: int) -> int:
@@ -393,7 +381,9 @@ class JobRun:
         return {"status": "error", "error": f"job process exited with code {code}"}
 
     def _cpu_exhausted(self) -> bool:
-        return self.cpu_s >= float(self.w.config["limits"]["cpu_s"]) - 0.05
+        # the kernel's SIGKILL at the hard limit is checked per tick against the thread group's
+        # time, which wait4's rusage can under-report by a tick or two
+        return self.cpu_s >= float(self.w.config["limits"]["cpu_s"]) * 0.8 - 0.05
 
     # --- driving ----------------------------------------------------------------------------------
     def result(self, child: Any, start: float, out0: int, err0: int) -> dict[str, Any]:
@@ -549,3 +539,105 @@ class JobRun:
                 **self._job_extras(),
             }
         )
+
+
+class Zygote:
+    """Forks every job.  Forked from the worker at start, before any job data exists, and told
+    nothing but "spawn" and "wait": a job's inherited memory holds no earlier job's source,
+    arguments or RPC replies (those pass through the worker only).  Pipe ends come back to the
+    worker by SCM_RIGHTS; the job's wait4 status and rusage by message."""
+
+    def __init__(self, worker: Any) -> None:
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            self.sock.close()
+            try:
+                _zygote_loop(theirs, worker)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.pid = pid
+
+    def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+        try:
+            self.sock.sendall(json.dumps(msg).encode())
+            data, fds, _, _ = socket.recv_fds(self.sock, 4096, nfds) if nfds else (
+                self.sock.recv(4096), [], 0, None)  # fmt: skip
+        except OSError as exc:
+            raise SystemExit(f"stopbox worker: the zygote is gone ({exc})") from None
+        if not data:
+            raise SystemExit("stopbox worker: the zygote is gone")
+        return json.loads(data), list(fds)
+
+    def spawn(self, workdir: str) -> tuple[int, list[int]]:
+        reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 4)
+        if "error" in reply or len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            raise OSError(f"zygote: {reply.get('error', 'no pipes')}")
+        return int(reply["pid"]), fds
+
+    def wait(self, pid: int, *, nohang: bool) -> tuple[int, float, float] | None:
+        """(status, cpu seconds, max rss kB) once the job's first process ended, else None."""
+        reply, _ = self._ask({"op": "wait", "pid": pid, "nohang": nohang})
+        if not reply.get("done"):
+            return None
+        return int(reply["status"]), float(reply["cpu_s"]), float(reply["maxrss"])
+
+
+def _zygote_loop(sock: socket.socket, w: Any) -> None:
+    _confine.set_pdeathsig(signal.SIGKILL)
+    for fd in (w.in_fd, w.out_fd):  # the zygote never talks to the harness
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    while True:
+        data = sock.recv(4096)
+        if not data:
+            return
+        msg = json.loads(data)
+        if msg.get("op") == "spawn":
+            try:
+                pid, fds = _fork_job(str(msg["workdir"]), w, sock)
+                socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], fds)
+                for fd in fds:
+                    os.close(fd)
+            except OSError as exc:
+                sock.sendall(json.dumps({"error": str(exc)}).encode())
+        elif msg.get("op") == "wait":
+            reply: dict[str, Any] = {"done": False}
+            try:
+                got, status, ru = os.wait4(int(msg["pid"]), os.WNOHANG if msg.get("nohang") else 0)
+                if got:
+                    reply = {"done": True, "status": status, "maxrss": ru.ru_maxrss,
+                             "cpu_s": ru.ru_utime + ru.ru_stime}  # fmt: skip
+            except ChildProcessError:
+                reply = {"done": True, "status": 0, "maxrss": 0, "cpu_s": 0.0}
+            sock.sendall(json.dumps(reply).encode())
+
+
+def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]]:
+    c_in_r, c_in_w = os.pipe()
+    c_out_r, c_out_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    job = {
+        "allow_imports": w.config["allow_imports"],
+        "readable": w.read_paths,
+        "writable": [workdir, *w.config["paths"]["write"]],
+    }
+    pid = os.fork()
+    if pid == 0:  # the job process
+        try:
+            sock.close()
+            for fd in (c_in_w, c_out_r, out_r, err_r):
+                os.close(fd)
+            _child.enter(job, (c_in_r, c_out_w, out_w, err_w), workdir, w)
+        except BaseException:  # noqa: B036 - never return into the zygote loop
+            traceback.print_exc()
+        os._exit(70)
+    for fd in (c_in_r, c_out_w, out_w, err_w):
+        os.close(fd)
+    return pid, [c_in_w, c_out_r, out_r, err_r]

@@ -37,7 +37,7 @@ from typing import Any  # noqa: E402
 import _codec  # noqa: E402
 import _confine  # noqa: E402
 import helpers  # noqa: E402, F401 - preloaded for untrusted improvers
-from _jobrun import JobRun  # noqa: E402
+from _jobrun import JobRun, Zygote  # noqa: E402
 
 try:
     import numpy  # noqa: F401 - preloaded so every job forks warm
@@ -125,6 +125,7 @@ class Worker:
         self.allow_missing = {a for a in self.opts.get("allow-missing", "").split(",") if a}
         self.layer_state = layers
         self.layers = layers.to_dict()
+        self.zygote = Zygote(self)  # before any job data exists in this process
 
     # --- main loop ---------------------------------------------------------------------------
     def run(self) -> None:
