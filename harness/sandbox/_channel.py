@@ -45,6 +45,7 @@ class WorkerProcess:
         self._reader = _codec.FrameReader()
         self._inbox: list[tuple[Any, int]] = []
         self._inbox_bytes = 0
+        self._sel: selectors.BaseSelector | None = None
         self._outbox = bytearray()
         self._io_lock = threading.RLock()
         self.bytes_in = 0
@@ -94,7 +95,11 @@ class WorkerProcess:
             if len(self._outbox) + len(data) > MAX_OUTBOX:
                 raise WorkerDied("the worker does not take its input (outbox full)")
             self._outbox += data
-            self._pump(until_sent=True, timeout=timeout)
+            if len(self._outbox) == len(data):  # fast path: the pipe usually takes it at once
+                assert self.proc is not None and self.proc.stdin is not None
+                self._write_some(self.proc.stdin.fileno())
+            if self._outbox:
+                self._pump(until_sent=True, timeout=timeout)
 
     def recv(self, timeout: float | None) -> Any:
         """Next frame (a dict); TimeoutError when the worker says nothing for ``timeout`` s."""
@@ -116,8 +121,11 @@ class WorkerProcess:
         assert self.proc.stdin is not None
         rfd, wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
-        with selectors.DefaultSelector() as sel:
-            reading = writing = False
+        if self._sel is None:
+            self._sel = selectors.DefaultSelector()
+        sel = self._sel
+        reading = writing = False
+        try:
             while self._outbox if until_sent else not self._inbox:
                 if (self._inbox_bytes < MAX_INBOX or not until_sent) != reading:
                     reading = not reading
@@ -142,6 +150,10 @@ class WorkerProcess:
                             deadline = time.monotonic() + float(timeout or 0)
                     else:
                         self._read_some(rfd)
+        finally:
+            for fd, on in ((rfd, reading), (wfd, writing)):
+                if on:
+                    sel.unregister(fd)
 
     def _write_some(self, fd: int) -> int:
         try:
@@ -222,3 +234,6 @@ class WorkerProcess:
             except OSError:
                 pass
         self._stderr.close()
+        if self._sel is not None:
+            self._sel.close()
+            self._sel = None

@@ -218,3 +218,13 @@ def test_human_output_escapes_terminal_control_sequences() -> None:
     assert text.startswith("status: violation")
     lone = _human(ExecResult(Status.ERROR, error="bad \udc80 surrogate"), "seccomp")
     lone.encode("utf-8")  # printable: a lone surrogate from a job's traceback is escaped
+
+
+def test_a_job_cannot_send_events_only_the_harness_records() -> None:
+    guard = JobGuard(Budgets(), output_cap=100)
+    kept = guard.take_events(
+        [{"kind": "broker", "event": "use_sandbox", "use_sandbox": True}, {"kind": "audit"}],
+        "events",
+    )
+    assert kept == [{"kind": "audit"}]
+    assert guard.verdict(Status.OK) is Status.VIOLATION
