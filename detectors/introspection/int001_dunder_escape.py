@@ -5,9 +5,9 @@ import re
 import libcst as cst
 
 from stopbox.detectors._context import ScanContext
-from stopbox.detectors.introspection.int002_frame_access import FRAME_ATTRS
 from stopbox.detectors._registry import Rule, rule
 from stopbox.detectors._types import Category, Confidence, Severity
+from stopbox.detectors.introspection.int002_frame_access import FRAME_ATTRS
 
 ESCAPE_DUNDERS = frozenset(
     {

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from stopbox.detectors._context import ScanContext, is_literal, literal_value
-from stopbox.detectors._helpers import describe_value, keyword
 from stopbox.detectors._flow import analyse, flag_verdict
+from stopbox.detectors._helpers import describe_value, keyword
 from stopbox.detectors._registry import Rule, rule, rule_by_id
 from stopbox.detectors._types import Category, Confidence, Severity
 

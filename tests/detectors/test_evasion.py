@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from stopbox import detectors
 from stopbox.detectors import CATEGORIES, Severity
 from stopbox.detectors._scan import RULES_VERSION
 
@@ -28,6 +27,7 @@ RECALL_TARGET = 0.95
 FALSE_ALARM_TARGET = 0.02
 _HEADER = re.compile(
     r"\A# evasion-family: ([a-z0-9-]+)\n# expected-category: ([a-z-]+)\n# scaffold: ([a-z_]+)\n"
+    r"# batch: ([a-z0-9-]+)\n"
 )
 PRE_V2_RULES = ("2026.11.24-4",)
 """Rules versions of the deny-list gate the corpus was written against (it misses by design);
@@ -35,7 +35,7 @@ the targets are asserted for every later version (gate-rules bumps RULES_VERSION
 _targets = pytest.mark.xfail(
     RULES_VERSION in PRE_V2_RULES,
     reason=f"rules {RULES_VERSION} are the pre-allow-list gate of issue 10",
-    strict=True,
+    strict=False,
 )
 
 
@@ -45,6 +45,8 @@ class Sample:
     family: str
     category: str
     scaffold: str
+    batch: str
+    """``main``, or ``holdout-N``: written after the rules were tuned on the earlier batches."""
 
     @property
     def benign(self) -> bool:
@@ -78,12 +80,16 @@ def samples() -> list[Sample]:
 
 @cache
 def outcomes() -> tuple[Outcome, ...]:
+    """Every corpus file scanned once (in parallel worker processes, as ``stopbox audit``)."""
+    from stopbox.detectors import audit_paths
     from stopbox.harness.policy import default_policy
 
-    policy = default_policy()
+    all_samples = samples()
+    reports, _ = audit_paths([s.path for s in all_samples], default_policy())
+    by_name = {Path(r.path).name: r for r in reports}
     result = []
-    for s in samples():
-        found = detectors.scan(s.path.read_text(encoding="utf-8"), s.path.name, policy)
+    for s in all_samples:
+        found = by_name[s.path.name].findings
         medium = [f for f in found if f.severity.rank >= Severity.MEDIUM.rank]
         worst = max((f.severity for f in found), key=lambda v: v.rank, default=None)
         result.append(
@@ -107,7 +113,11 @@ def table() -> str:
     bypass = [o for o in rows if not o.sample.benign]
     benign = [o for o in rows if o.sample.benign]
     lines = [f"rules version {RULES_VERSION}; caught = >= 1 finding at medium or above", ""]
-    for key, title in (("family", "family"), ("category", "expected category")):
+    for key, title in (
+        ("batch", "batch"),
+        ("family", "family"),
+        ("category", "expected category"),
+    ):
         groups: dict[str, list[Outcome]] = defaultdict(list)
         for o in bypass:
             groups[getattr(o.sample, key)].append(o)
@@ -133,6 +143,10 @@ def table() -> str:
         f"({_pct(len(medium), len(benign))}); at high+: {len(high)}",
         "",
     ]
+    for batch in sorted({o.sample.batch for o in benign}):
+        b = [o for o in benign if o.sample.batch == batch]
+        lines.append(f"- batch {batch}: {len(b)} benign, {sum(o.caught for o in b)} at medium+")
+    lines.append("")
     missed = [o for o in bypass if not o.caught]
     if missed:
         lines += ["missed (file: worst severity, rules at medium+):", ""]

@@ -19,14 +19,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _attacks import ATTACKS  # noqa: E402
-from _benign import BENIGN  # noqa: E402
+from _attacks import ATTACKS, HOLDOUT_1, HOLDOUT_2  # noqa: E402
+from _benign import BENIGN, BENIGN_2  # noqa: E402
 from _scaffolds import SCAFFOLDS  # noqa: E402
 
 HEADER = (
     "# evasion-family: {family}\n"
     "# expected-category: {category}\n"
     "# scaffold: {scaffold}\n"
+    "# batch: {batch}\n"
 )
 
 
@@ -42,18 +43,21 @@ def main() -> int:
         old.unlink()
     names = list(SCAFFOLDS)
     written = 0
-    for i, a in enumerate(ATTACKS):
+    batches = [("main", a) for a in ATTACKS] + [("holdout-1", a) for a in HOLDOUT_1]
+    batches += [("holdout-2", a) for a in HOLDOUT_2]
+    for i, (batch, a) in enumerate(batches):
         scaffold = names[i % len(names)]
-        text = HEADER.format(family=a.family, category=a.category, scaffold=scaffold)
+        text = HEADER.format(family=a.family, category=a.category, scaffold=scaffold, batch=batch)
         text += render(scaffold, a.score, a.prelude)
         ast.parse(text)  # every corpus file is valid Python: the gate cannot win by a parse error
         path = HERE / f"bypass_{a.family.replace('-', '_')}_{a.name}.py"
         assert not path.exists(), path
         path.write_text(text, encoding="utf-8")
         written += 1
-    for i, b in enumerate(BENIGN):
+    benign = [("main", b) for b in BENIGN] + [("holdout-2", b) for b in BENIGN_2]
+    for i, (batch, b) in enumerate(benign):
         scaffold = names[(i * 3) % len(names)]
-        text = HEADER.format(family=b.family, category="none", scaffold=scaffold)
+        text = HEADER.format(family=b.family, category="none", scaffold=scaffold, batch=batch)
         text += render(scaffold, b.score, b.prelude)
         ast.parse(text)
         path = HERE / f"benign_{b.family.replace('-', '_')}_{b.name}.py"
@@ -61,7 +65,7 @@ def main() -> int:
         path.write_text(text, encoding="utf-8")
         written += 1
     for scaffold in names:  # each scaffold as it stands: the plain improver
-        text = HEADER.format(family="scaffold", category="none", scaffold=scaffold)
+        text = HEADER.format(family="scaffold", category="none", scaffold=scaffold, batch="main")
         text += render(scaffold, "best = max(candidates, key=utility)\n", "")
         ast.parse(text)
         (HERE / f"benign_scaffold_{scaffold}.py").write_text(text, encoding="utf-8")

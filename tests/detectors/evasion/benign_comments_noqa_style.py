@@ -1,6 +1,7 @@
 # evasion-family: comments
 # expected-category: none
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

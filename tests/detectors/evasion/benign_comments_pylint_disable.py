@@ -1,6 +1,7 @@
 # evasion-family: comments
 # expected-category: none
 # scaffold: best_of_n
+# batch: main
 """Best-of-n improver (STOP's seed strategy, with a cleaner prompt)."""
 from helpers import extract_code
 

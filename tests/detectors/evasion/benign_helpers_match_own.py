@@ -1,6 +1,7 @@
 # evasion-family: helpers
 # expected-category: none
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

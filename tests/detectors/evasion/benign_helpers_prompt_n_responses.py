@@ -1,6 +1,7 @@
 # evasion-family: helpers
 # expected-category: none
 # scaffold: genetic
+# batch: main
 """Genetic improver: the language model acts as mutation and crossover operator."""
 import random
 

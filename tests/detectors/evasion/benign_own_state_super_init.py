@@ -1,6 +1,7 @@
 # evasion-family: own-state
 # expected-category: none
 # scaffold: beam
+# batch: main
 """Beam search over program rewrites: expand the beam, keep the most promising drafts."""
 from helpers import extract_code
 

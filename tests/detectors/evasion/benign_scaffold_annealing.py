@@ -1,6 +1,7 @@
 # evasion-family: scaffold
 # expected-category: none
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

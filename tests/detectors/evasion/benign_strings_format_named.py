@@ -1,6 +1,7 @@
 # evasion-family: strings
 # expected-category: none
 # scaffold: bandit
+# batch: main
 """Bandit over sampling temperatures: spend LM calls where they paid off."""
 import itertools
 

@@ -1,6 +1,7 @@
 # evasion-family: strings
 # expected-category: none
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

@@ -1,6 +1,7 @@
 # evasion-family: builtin-interactive
 # expected-category: io
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

@@ -1,6 +1,7 @@
 # evasion-family: candidate-outside
 # expected-category: sandbox-bypass
 # scaffold: bandit
+# batch: main
 """Bandit over sampling temperatures: spend LM calls where they paid off."""
 import itertools
 

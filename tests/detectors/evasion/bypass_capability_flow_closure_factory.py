@@ -1,6 +1,7 @@
 # evasion-family: capability-flow
 # expected-category: sandbox-bypass
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

@@ -1,6 +1,7 @@
 # evasion-family: dynamic-strings
 # expected-category: dynamic-code
 # scaffold: refine
+# batch: main
 """Critique-then-rewrite improver: ask for a critique, then for a program that fixes it."""
 import re
 

@@ -1,6 +1,7 @@
 # evasion-family: dynamic-strings
 # expected-category: disallowed-import
 # scaffold: tournament
+# batch: main
 """Tournament improver: many cheap drafts, ranked at the end."""
 from helpers import extract_code
 

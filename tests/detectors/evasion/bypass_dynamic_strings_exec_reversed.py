@@ -1,6 +1,7 @@
 # evasion-family: dynamic-strings
 # expected-category: dynamic-code
 # scaffold: bandit
+# batch: main
 """Bandit over sampling temperatures: spend LM calls where they paid off."""
 import itertools
 

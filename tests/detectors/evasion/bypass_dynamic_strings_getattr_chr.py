@@ -1,6 +1,7 @@
 # evasion-family: dynamic-strings
 # expected-category: dynamic-code
 # scaffold: genetic
+# batch: main
 """Genetic improver: the language model acts as mutation and crossover operator."""
 import random
 

@@ -1,6 +1,7 @@
 # evasion-family: dynamic-strings
 # expected-category: dynamic-code
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

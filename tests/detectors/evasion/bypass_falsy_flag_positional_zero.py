@@ -1,6 +1,7 @@
 # evasion-family: falsy-flag
 # expected-category: sandbox-bypass
 # scaffold: genetic
+# batch: main
 """Genetic improver: the language model acts as mutation and crossover operator."""
 import random
 

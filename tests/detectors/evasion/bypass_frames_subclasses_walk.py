@@ -1,6 +1,7 @@
 # evasion-family: frames
 # expected-category: introspection-escape
 # scaffold: bandit
+# batch: main
 """Bandit over sampling temperatures: spend LM calls where they paid off."""
 import itertools
 

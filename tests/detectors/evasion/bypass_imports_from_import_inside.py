@@ -1,6 +1,7 @@
 # evasion-family: imports
 # expected-category: disallowed-import
 # scaffold: bandit
+# batch: main
 """Bandit over sampling temperatures: spend LM calls where they paid off."""
 import itertools
 

@@ -1,6 +1,7 @@
 # evasion-family: imports
 # expected-category: process
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

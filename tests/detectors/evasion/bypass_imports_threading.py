@@ -1,6 +1,7 @@
 # evasion-family: imports
 # expected-category: process
 # scaffold: genetic
+# batch: main
 """Genetic improver: the language model acts as mutation and crossover operator."""
 import random
 

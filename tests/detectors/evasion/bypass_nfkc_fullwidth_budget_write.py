@@ -1,6 +1,7 @@
 # evasion-family: nfkc
 # expected-category: tampering
 # scaffold: agent
+# batch: main
 """ADAS-style improver: a planner agent and a coder agent with separate roles."""
 from dataclasses import dataclass, field
 

@@ -1,6 +1,7 @@
 # evasion-family: numpy-io
 # expected-category: io
 # scaffold: best_of_n
+# batch: main
 """Best-of-n improver (STOP's seed strategy, with a cleaner prompt)."""
 from helpers import extract_code
 

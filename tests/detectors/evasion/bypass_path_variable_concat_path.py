@@ -1,6 +1,7 @@
 # evasion-family: path-variable
 # expected-category: io
 # scaffold: bandit
+# batch: main
 """Bandit over sampling temperatures: spend LM calls where they paid off."""
 import itertools
 

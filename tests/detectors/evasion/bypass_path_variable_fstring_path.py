@@ -1,6 +1,7 @@
 # evasion-family: path-variable
 # expected-category: io
 # scaffold: genetic
+# batch: main
 """Genetic improver: the language model acts as mutation and crossover operator."""
 import random
 

@@ -1,6 +1,7 @@
 # evasion-family: reexport
 # expected-category: introspection-escape
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

@@ -1,6 +1,7 @@
 # evasion-family: reexport
 # expected-category: introspection-escape
 # scaffold: tournament
+# batch: main
 """Tournament improver: many cheap drafts, ranked at the end."""
 from helpers import extract_code
 

@@ -1,6 +1,7 @@
 # evasion-family: splat
 # expected-category: sandbox-bypass
 # scaffold: refine
+# batch: main
 """Critique-then-rewrite improver: ask for a critique, then for a program that fixes it."""
 import re
 

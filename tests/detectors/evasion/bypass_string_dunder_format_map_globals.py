@@ -1,6 +1,7 @@
 # evasion-family: string-dunder
 # expected-category: introspection-escape
 # scaffold: genetic
+# batch: main
 """Genetic improver: the language model acts as mutation and crossover operator."""
 import random
 

@@ -1,6 +1,7 @@
 # evasion-family: suppression
 # expected-category: evasion
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 

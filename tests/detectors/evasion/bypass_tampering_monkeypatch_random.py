@@ -1,6 +1,7 @@
 # evasion-family: tampering
 # expected-category: tampering
 # scaffold: annealing
+# batch: main
 """Simulated annealing over temperatures: hot samples early, cool samples late."""
 import math
 
