@@ -64,55 +64,60 @@ _WS = re.compile(r"\s+")
 
 
 class _CombinedPass:
-    """Dispatches every rule handler for each node, in one walk (see detectors/_walk.py)."""
+    """Dispatches every rule handler for each node, in one walk (see detectors/_walk.py).
+
+    Handlers are looked up by node class (trackers first, then the rules'); ``leave`` runs only
+    for node classes that need it and for statements (see :data:`walk`'s ``leave_types``)."""
 
     def __init__(
         self,
         ctx: ScanContext,
-        visit: dict[str, list[Handler]],
-        leave: dict[str, list[Handler]],
+        visit: dict[type, list[Handler]],
+        leave: dict[type, list[Handler]],
         module: cst.Module,
     ) -> None:
         self.ctx, self.visit, self.leave = ctx, visit, leave
         self.paths: dict[int, tuple[int, ...]] = {id(s): (i,) for i, s in enumerate(module.body)}
         self.path_stack: list[tuple[int, ...]] = []
+        self.flow = ctx.flow
 
     def on_visit(self, node: cst.CSTNode) -> None:
         ctx = self.ctx
-        if ctx.flow is not None:
-            ctx.flow.enter(node, (ctx.stmt_path, ".".join(ctx.scope)))
+        if self.flow is not None:
+            self.flow.enter(node, ctx)
         path = self.paths.get(id(node))
         if path is not None:
             self.path_stack.append(path)
             ctx.stmt_path = path
-            if isinstance(node, cst.FunctionDef | cst.ClassDef) and isinstance(
-                node.body, cst.IndentedBlock
-            ):
-                for j, child in enumerate(node.body.body):
-                    self.paths[id(child)] = (*path, j)
-        kind = type(node).__name__
-        tracker = _TRACK.get(kind)
-        if tracker is not None:
-            tracker(node, ctx)
-        handlers = self.visit.get(kind)
+            body = getattr(node, "body", None)
+            if type(node) in _DEFS and type(body) is cst.IndentedBlock:
+                paths = self.paths
+                for j, child in enumerate(body.body):
+                    paths[id(child)] = (*path, j)
+        handlers = self.visit.get(type(node))
         if handlers:
             for handler in handlers:
                 handler(node, ctx)
 
     def on_leave(self, node: cst.CSTNode) -> None:
-        kind = type(node).__name__
-        handlers = self.leave.get(kind)
+        handlers = self.leave.get(type(node))
         if handlers:
             for handler in handlers:
                 handler(node, self.ctx)
-        if kind in ("FunctionDef", "ClassDef") and self.ctx.scope:
-            self.ctx.scope.pop()
-            self.ctx.scope_kinds.pop()
         if id(node) in self.paths and self.path_stack:
             self.path_stack.pop()
             self.ctx.stmt_path = self.path_stack[-1] if self.path_stack else ()
-        if self.ctx.flow is not None:
-            self.ctx.flow.leave(node)
+        if self.flow is not None:
+            self.flow.leave(node)
+
+
+_DEFS = (cst.FunctionDef, cst.ClassDef)
+
+
+def _pop_scope(node: cst.CSTNode, ctx: ScanContext) -> None:
+    if ctx.scope:
+        ctx.scope.pop()
+        ctx.scope_kinds.pop()
 
 
 # -- name and taint tracking (runs before the rules' handlers for the same node) -------------
@@ -296,24 +301,35 @@ def _dotted(node: cst.BaseExpression) -> str:
 
 
 # -- dispatch tables ----------------------------------------------------------------------------
-_TABLES: dict[tuple[int, ...], tuple[dict[str, list[Handler]], dict[str, list[Handler]]]] = {}
+_TABLES: dict[tuple[int, ...], tuple[dict[type, list[Handler]], dict[type, list[Handler]]]] = {}
+
+
+def _node_class(name: str) -> type:
+    cls = getattr(cst, name, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"handler for unknown libcst node type {name!r}")
+    return cls
 
 
 def _tables(
     rules: Sequence[Rule],
-) -> tuple[dict[str, list[Handler]], dict[str, list[Handler]]]:
+) -> tuple[dict[type, list[Handler]], dict[type, list[Handler]]]:
     key = tuple(id(r) for r in rules)
     cached = _TABLES.get(key)
     if cached is not None:
         return cached
-    visit: dict[str, list[Handler]] = defaultdict(list)
-    leave: dict[str, list[Handler]] = defaultdict(list)
+    visit: dict[type, list[Handler]] = defaultdict(list)
+    leave: dict[type, list[Handler]] = defaultdict(list)
+    for name, tracker in _TRACK.items():
+        visit[_node_class(name)].append(tracker)
     for r in rules:
         for attr in dir(r):
             if attr.startswith("visit_"):
-                visit[attr[len("visit_") :]].append(getattr(r, attr))
+                visit[_node_class(attr[len("visit_") :])].append(getattr(r, attr))
             elif attr.startswith("leave_"):
-                leave[attr[len("leave_") :]].append(getattr(r, attr))
+                leave[_node_class(attr[len("leave_") :])].append(getattr(r, attr))
+    for cls in _DEFS:
+        leave[cls].append(_pop_scope)
     _TABLES[key] = (dict(visit), dict(leave))
     return _TABLES[key]
 
@@ -353,7 +369,7 @@ def run_rules(
     ValueError for the caller to turn into a finding.  The stdlib ``ast`` parses first: it is
     cheap, guards libcst against pathological input, and gives statement lines for positions.
     """
-    if not source.isascii():
+    if not source.isascii() and unicodedata.normalize("NFKC", source) != source:
         source = nfkc_identifiers(source)
     tree = ast.parse(source)
     if _depth(tree) > MAX_DEPTH:
@@ -367,7 +383,14 @@ def run_rules(
     )
     visit, leave = _tables(rules)
     run = _CombinedPass(ctx, visit, leave, module)
-    walk(module, run.on_visit, run.on_leave, full=COMMENT_HINT.search(source) is not None)
+    walk(
+        module,
+        run.on_visit,
+        run.on_leave,
+        full=COMMENT_HINT.search(source) is not None,
+        leave_types=None if ctx.flow is not None else frozenset(leave),
+        leave_ids=run.paths,
+    )
     for r in rules:
         r.finish(ctx)
     if not ctx.raw:

@@ -86,12 +86,14 @@ class FlowFacts:
     scope_of_def: dict[int, int] = field(default_factory=dict)
     scope_of_name: dict[int, int] = field(default_factory=dict)
 
-    def enter(self, node: Any, here: Any) -> None:
+    def enter(self, node: Any, ctx: Any) -> None:
         stack = self.stack
         if stack:
             self.parents[id(node)] = stack[-1]
         stack.append(node)
         kind = type(node)
+        if kind is cst.Name or kind is cst.Attribute:
+            here = (ctx.stmt_path, ".".join(ctx.scope))
         if kind is cst.Name:
             scope = self.scope_stack[-1]
             self.names.append((node, scope, here))

@@ -41,7 +41,7 @@ class DebuggerEntry(Rule):
     def visit_Name(self, node: cst.Name, ctx: ScanContext) -> None:
         value = node.value
         if value in _INTERACTIVE and ctx.aliases.get(value, value) == value:
-            ctx.deferred.setdefault("IO005", []).append(node)
+            ctx.deferred.setdefault("IO005", []).append((node, ctx.here()))
         if value == "breakpoint" and ctx.aliases.get(value, value) == "breakpoint":
             self._report(ctx, node, value)
 
@@ -58,7 +58,7 @@ class DebuggerEntry(Rule):
 
     def finish(self, ctx: ScanContext) -> None:
         flow = analyse(ctx)
-        for node in ctx.deferred.get("IO005", []):
+        for node, where in ctx.deferred.get("IO005", []):
             if flow is not None:
                 scope = flow.f.scope_of_name.get(id(node), 0)
                 own = flow.bindings((flow.resolve(node.value, scope), node.value))
@@ -66,7 +66,7 @@ class DebuggerEntry(Rule):
             else:
                 bound = ctx.bind_counts.get(node.value, 0) > 0
             if not bound:
-                _report_interactive(ctx, node, node.value)
+                _report_interactive(ctx, node, node.value, where)
 
     def _report(self, ctx: ScanContext, node: cst.CSTNode, name: str | None) -> None:
         ctx.report(
@@ -77,10 +77,13 @@ class DebuggerEntry(Rule):
         )
 
 
-def _report_interactive(ctx: ScanContext, node: cst.CSTNode, name: str) -> None:
+def _report_interactive(
+    ctx: ScanContext, node: cst.CSTNode, name: str, where: tuple[tuple[int, ...], str] | None = None
+) -> None:
     ctx.report(
         rule_by_id("IO005"),
         node,
         f"{name}: interactive built-ins read the terminal, page text through an external pager "
         "or stop the interpreter; a program scored in a sandbox has no use for them",
+        where=where,
     )
