@@ -113,6 +113,12 @@ class ScanContext:
     raw: list[RawFinding] = field(default_factory=list)
     _names: dict[int, str | None] = field(default_factory=dict)
     _strings: dict[int, str | None] = field(default_factory=dict)
+    synthetic: dict[int, cst.CSTNode] = field(default_factory=dict)
+    """Calls with unpacked displays expanded for the rules -> the original call node."""
+    keep: list[cst.CSTNode] = field(default_factory=list)
+    """Keeps synthetic nodes alive so their ids stay unique during the scan."""
+    not_values: set[int] = field(default_factory=set)
+    """Ids of Name nodes that are a call's callee, an attribute name or a keyword."""
     mentions_language_model: bool = False
     taint_sources: bool = False
     """Does the text mention a source of candidate text (``language_model``, ``extract_code``)?"""
@@ -156,6 +162,7 @@ class ScanContext:
         where: tuple[tuple[int, ...], str] | None = None,
     ) -> None:
         """Record a finding at ``node``; ``where`` (from :meth:`here`) for deferred reports."""
+        node = self.synthetic.get(id(node), node)
         path, scope = where if where is not None else self.here()
         self.raw.append(RawFinding(info, node, message, severity or info.severity, path, scope))
         self.reported_nodes.setdefault(id(node), set()).add(info.id)

@@ -96,6 +96,8 @@ class _CombinedPass:
                     paths[id(child)] = (*path, j)
         handlers = self.visit.get(type(node))
         if handlers:
+            if type(node) is cst.Call:
+                node = _expand_splats(node, ctx)
             for handler in handlers:
                 handler(node, ctx)
 
@@ -112,6 +114,36 @@ class _CombinedPass:
 
 
 _DEFS = (cst.FunctionDef, cst.ClassDef)
+
+
+def _expand_splats(node: cst.Call, ctx: ScanContext) -> cst.Call:
+    """``f(*[a, b])`` as the rules should see it: ``f(a, b)`` (``**{...}`` stays: SBX003 and the
+    capability flow judge it).
+
+    Unpacking a display of arguments changes nothing but the spelling; the rules judge the
+    expanded call, and findings on it are reported at the original node."""
+    if not any(arg.star for arg in node.args):
+        return node
+    args: list[cst.Arg] = []
+    changed = False
+    for arg in node.args:
+        value = arg.value
+        if arg.star == "*" and isinstance(value, cst.List | cst.Tuple):
+            if any(isinstance(el, cst.StarredElement) for el in value.elements):
+                args.append(arg)
+                continue
+            args.extend(cst.Arg(value=el.value) for el in value.elements)
+            changed = True
+        else:
+            args.append(arg)
+    if not changed:
+        return node
+    positional = [a for a in args if a.keyword is None and not a.star]
+    rest = [a for a in args if a.keyword is not None or a.star]
+    expanded = cst.Call(func=node.func, args=[*positional, *rest])
+    ctx.synthetic[id(expanded)] = node
+    ctx.keep.append(expanded)
+    return expanded
 
 
 def _pop_scope(node: cst.CSTNode, ctx: ScanContext) -> None:
@@ -214,6 +246,8 @@ _MUTATORS = frozenset(
 
 
 def _track_call(node: cst.Call, ctx: ScanContext) -> None:
+    if type(node.func) is cst.Attribute:
+        ctx.not_values.add(id(node.func))
     func = node.func
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
         if func.attr.value in _MUTATORS:
@@ -221,6 +255,12 @@ def _track_call(node: cst.Call, ctx: ScanContext) -> None:
     for arg in node.args:
         if not arg.star and isinstance(arg.value, cst.Name):
             ctx.mutated.add(arg.value.value)
+
+
+def _track_attribute(node: cst.Attribute, ctx: ScanContext) -> None:
+    # x.append taken as a value (aliased, passed) mutates x wherever it is called
+    if node.attr.value in _MUTATORS and type(node.value) is cst.Name:
+        ctx.mutated.add(node.value.value)
 
 
 def _mark_mutated(target: cst.BaseExpression, ctx: ScanContext) -> None:
@@ -239,6 +279,10 @@ def _track_target(node: cst.AugAssign | cst.AnnAssign | cst.NamedExpr, ctx: Scan
     value = getattr(node, "value", None)
     plain = isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name)
     _mark_mutated(node.target, ctx)
+    if value is not None and isinstance(node.target, cst.Name):
+        root = _module_root(value, ctx)
+        if root is not None:
+            ctx.module_derived[node.target.value] = root
     for name in _target_names(node.target):
         ctx.bind(name, value if plain else None)
 
@@ -265,8 +309,16 @@ def _module_root(expr: cst.BaseExpression, ctx: ScanContext) -> str | None:
     """The imported name an attribute/call/subscript chain is rooted in (``random.Random()``
     -> ``random.Random``), through names already assigned from one; None otherwise."""
     node = expr
-    while isinstance(node, cst.Attribute | cst.Call | cst.Subscript):
-        node = node.func if isinstance(node, cst.Call) else node.value
+    while isinstance(node, cst.Attribute | cst.Call | cst.Subscript | cst.NamedExpr):
+        if isinstance(node, cst.Call):
+            for arg in node.args[:2]:  # f(random.Random, 0): a local helper applying one
+                if not arg.keyword and isinstance(arg.value, cst.Name | cst.Attribute):
+                    root = _module_root(arg.value, ctx)
+                    if root is not None and isinstance(node.func, cst.Name):
+                        return root
+            node = node.func
+        else:
+            node = node.value
     if isinstance(node, cst.Name):
         if node.value in ctx.module_derived:
             return ctx.module_derived[node.value]
@@ -285,6 +337,7 @@ _TRACK: dict[str, Handler] = {
     "ClassDef": _track_class,
     "Parameters": _track_params,
     "Call": _track_call,
+    "Attribute": _track_attribute,
     "AugAssign": _track_target,
     "AnnAssign": _track_target,
     "NamedExpr": _track_target,
