@@ -20,7 +20,9 @@ __all__ = ["register", "compare_command"]
 def compare_command(
     run_a: Path = typer.Argument(..., help="The baseline run directory (A)."),
     run_b: Path = typer.Argument(..., help="The changed run directory (B)."),
-    fmt: str = typer.Option("md", "--format", "-f", help="md, html or json."),
+    fmt: str = typer.Option(
+        "md", "--format", "-f", metavar="<md|html|json>", help="Output format."
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
 ) -> None:
     """Compare two runs: utility gain and bypass side by side, B − A with its interval."""
