@@ -114,7 +114,7 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 
 
 def _finish(store: RunStore, status: str, reason: str | None) -> dict[str, Any]:
-    from stopbox.harness.stop.report_data import write_report
+    from stopbox.harness.reporting.run_data import write_report
 
     store.set_status(status, reason)
     return write_report(store)
