@@ -57,7 +57,7 @@ def run_selfcheck(
             if console is not None:
                 mark = "[green]contained[/]" if verdict.contained else "[bold red]ESCAPED[/]"
                 status = verdict.result.status.value if verdict.result else "-"
-                line = f"{mark}  {attack.id:<20} {attack.title} [dim]({status})[/]"
+                line = f"{mark}  {attack.id:<24} {attack.title} [dim]({status})[/]"
                 console.print(line, highlight=False)
                 for why in verdict.escapes:
                     # escape: a reason may quote job-made text (a process name, a path)
