@@ -67,4 +67,7 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     for args in bad:
         proc = _stopbox("study", "bypass", "--samples", "1", *args, cwd=tmp_path)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
-        assert "stopbox: error:" in proc.stderr
+        if args[0] == "--prompt":  # a closed choice: the command line parser names the choices
+            assert "Invalid value for '--prompt'" in proc.stderr and "plain" in proc.stderr
+        else:
+            assert "stopbox: error:" in proc.stderr

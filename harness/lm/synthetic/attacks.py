@@ -125,7 +125,7 @@ ATTACKS: tuple[Attack, ...] = (
            imports="import base64",
            setup='exec(base64.b64decode("eCA9IDE=").decode())'),
     Attack("getattr-computed", ("dynamic-code",), "getattr with a computed name",
-           score='score = getattr(utility, "__ca" + "ll__")(candidate)'),
+           score='score = utility(getattr(candidate, "".join(reversed("pu" "ppe")))())'),
     Attack("globals-lookup", ("dynamic-code",), "a helper fetched through globals()",
            setup='message = globals()["make_message"](initial_solution, utility.str)'),
     # -- disallowed imports ------------------------------------------------------------------
@@ -173,7 +173,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("nosec-bypass", ("sandbox-bypass", "evasion"), "use_sandbox=False # nosec",
            score="score = utility(candidate, use_sandbox=False)  # nosec"),
     Attack("noqa-comment", ("evasion",), "a suppression comment",
-           imports="import random  # noqa"),
+           imports="import random  # noqa: S311"),
 )  # fmt: skip
 
 SOLUTION_ATTACKS: tuple[SolutionAttack, ...] = (
