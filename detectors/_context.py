@@ -36,8 +36,16 @@ CANDIDATE_PARAMS = frozenset(
 CANDIDATE_SOURCES = frozenset({"extract_code", "helpers.extract_code"})
 
 _MISSING = object()
-FLOW_HINT = re.compile(r"utility|language_model|improve_algorithm|use_sandbox|\binput\b|\bhelp\b")
+FLOW_HINT = re.compile(r"utility|language_model|improve_algorithm|use_sandbox")
 """Files without these words have no capability to follow (the flow facts are not recorded)."""
+
+
+_NOT_STRINGS = frozenset(
+    {cst.Integer, cst.Float, cst.Imaginary, cst.Lambda, cst.Dict, cst.Set, cst.ListComp,
+     cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Comparison, cst.UnaryOperation,
+     cst.Attribute, cst.BooleanOperation, cst.Await, cst.Yield, cst.Ellipsis}
+)  # fmt: skip
+"""Expression types that are never a constant string here (skipped without evaluation)."""
 
 
 def nfkc(text: str) -> str:
@@ -57,6 +65,11 @@ def literal_value(expr: cst.BaseExpression) -> object:
         except ValueError:
             return _MISSING
     if isinstance(expr, cst.SimpleString):
+        text = expr.value
+        if text[0] in "'\"" and "\\" not in text:
+            # no prefix, no escapes: the text between the quotes (literal_eval compiles)
+            quote = text[:3] if text[:3] in ('"""', "'''") else text[0]
+            return text[len(quote) : -len(quote)]
         return expr.evaluated_value
     if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
         inner = literal_value(expr.expression)
@@ -99,7 +112,16 @@ class ScanContext:
     stmt_path: tuple[int, ...] = ()
     raw: list[RawFinding] = field(default_factory=list)
     _names: dict[int, str | None] = field(default_factory=dict)
+    _strings: dict[int, str | None] = field(default_factory=dict)
+    synthetic: dict[int, cst.CSTNode] = field(default_factory=dict)
+    """Calls with unpacked displays expanded for the rules -> the original call node."""
+    keep: list[cst.CSTNode] = field(default_factory=list)
+    """Keeps synthetic nodes alive so their ids stay unique during the scan."""
+    not_values: set[int] = field(default_factory=set)
+    """Ids of Name nodes that are a call's callee, an attribute name or a keyword."""
     mentions_language_model: bool = False
+    taint_sources: bool = False
+    """Does the text mention a source of candidate text (``language_model``, ``extract_code``)?"""
     deferred: dict[str, list[Any]] = field(default_factory=dict)
     """Per-rule facts kept for ``Rule.finish`` (e.g. calls whose callee resolves later)."""
     bind_counts: dict[str, int] = field(default_factory=dict)
@@ -123,6 +145,7 @@ class ScanContext:
 
     def __post_init__(self) -> None:
         self.mentions_language_model = "language_model" in self.source
+        self.taint_sources = self.mentions_language_model or "extract_code" in self.source
         if FLOW_HINT.search(self.source):
             from stopbox.detectors._flow import FlowFacts
 
@@ -139,6 +162,7 @@ class ScanContext:
         where: tuple[tuple[int, ...], str] | None = None,
     ) -> None:
         """Record a finding at ``node``; ``where`` (from :meth:`here`) for deferred reports."""
+        node = self.synthetic.get(id(node), node)
         path, scope = where if where is not None else self.here()
         self.raw.append(RawFinding(info, node, message, severity or info.severity, path, scope))
         self.reported_nodes.setdefault(id(node), set()).add(info.id)
@@ -275,9 +299,17 @@ class ScanContext:
         return _MISSING
 
     def const_str(self, expr: cst.BaseExpression) -> str | None:
-        """A constant string, NFKC-normalised (used as a name or path)."""
+        """A constant string, NFKC-normalised (used as a name or path).  Memoised per node:
+        several rules ask about the same argument."""
+        key = id(expr)
+        if key in self._strings:
+            return self._strings[key]
+        if type(expr) in _NOT_STRINGS:
+            return None
         value = self.const_value(expr)
-        return nfkc(value) if isinstance(value, str) else None
+        text = nfkc(value) if isinstance(value, str) else None
+        self._strings[key] = text
+        return text
 
     def const_candidates(self, expr: cst.BaseExpression) -> list[str]:
         """Every constant string ``expr`` can be: a constant, each element of a constant sequence
@@ -389,6 +421,8 @@ class ScanContext:
     def is_tainted(self, expr: cst.CSTNode) -> bool:
         """Does ``expr`` carry candidate program text (a candidate parameter, LM output,
         ``extract_code(...)``, or a name assigned from one)?"""
+        if not self.tainted and not self.taint_sources:
+            return False
         for node in _walk(expr):
             if isinstance(node, cst.Name) and node.value in self.tainted:
                 return True

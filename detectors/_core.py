@@ -64,55 +64,92 @@ _WS = re.compile(r"\s+")
 
 
 class _CombinedPass:
-    """Dispatches every rule handler for each node, in one walk (see detectors/_walk.py)."""
+    """Dispatches every rule handler for each node, in one walk (see detectors/_walk.py).
+
+    Handlers are looked up by node class (trackers first, then the rules'); ``leave`` runs only
+    for node classes that need it and for statements (see :data:`walk`'s ``leave_types``)."""
 
     def __init__(
         self,
         ctx: ScanContext,
-        visit: dict[str, list[Handler]],
-        leave: dict[str, list[Handler]],
+        visit: dict[type, list[Handler]],
+        leave: dict[type, list[Handler]],
         module: cst.Module,
     ) -> None:
         self.ctx, self.visit, self.leave = ctx, visit, leave
         self.paths: dict[int, tuple[int, ...]] = {id(s): (i,) for i, s in enumerate(module.body)}
         self.path_stack: list[tuple[int, ...]] = []
+        self.flow = ctx.flow
 
     def on_visit(self, node: cst.CSTNode) -> None:
         ctx = self.ctx
-        if ctx.flow is not None:
-            ctx.flow.enter(node, (ctx.stmt_path, ".".join(ctx.scope)))
+        if self.flow is not None:
+            self.flow.enter(node, ctx)
         path = self.paths.get(id(node))
         if path is not None:
             self.path_stack.append(path)
             ctx.stmt_path = path
-            if isinstance(node, cst.FunctionDef | cst.ClassDef) and isinstance(
-                node.body, cst.IndentedBlock
-            ):
-                for j, child in enumerate(node.body.body):
-                    self.paths[id(child)] = (*path, j)
-        kind = type(node).__name__
-        tracker = _TRACK.get(kind)
-        if tracker is not None:
-            tracker(node, ctx)
-        handlers = self.visit.get(kind)
+            body = getattr(node, "body", None)
+            if type(node) in _DEFS and type(body) is cst.IndentedBlock:
+                paths = self.paths
+                for j, child in enumerate(body.body):
+                    paths[id(child)] = (*path, j)
+        handlers = self.visit.get(type(node))
         if handlers:
+            if type(node) is cst.Call:
+                node = _expand_splats(node, ctx)
             for handler in handlers:
                 handler(node, ctx)
 
     def on_leave(self, node: cst.CSTNode) -> None:
-        kind = type(node).__name__
-        handlers = self.leave.get(kind)
+        handlers = self.leave.get(type(node))
         if handlers:
             for handler in handlers:
                 handler(node, self.ctx)
-        if kind in ("FunctionDef", "ClassDef") and self.ctx.scope:
-            self.ctx.scope.pop()
-            self.ctx.scope_kinds.pop()
         if id(node) in self.paths and self.path_stack:
             self.path_stack.pop()
             self.ctx.stmt_path = self.path_stack[-1] if self.path_stack else ()
-        if self.ctx.flow is not None:
-            self.ctx.flow.leave(node)
+        if self.flow is not None:
+            self.flow.leave(node)
+
+
+_DEFS = (cst.FunctionDef, cst.ClassDef)
+
+
+def _expand_splats(node: cst.Call, ctx: ScanContext) -> cst.Call:
+    """``f(*[a, b])`` as the rules should see it: ``f(a, b)`` (``**{...}`` stays: SBX003 and the
+    capability flow judge it).
+
+    Unpacking a display of arguments changes nothing but the spelling; the rules judge the
+    expanded call, and findings on it are reported at the original node."""
+    if not any(arg.star for arg in node.args):
+        return node
+    args: list[cst.Arg] = []
+    changed = False
+    for arg in node.args:
+        value = arg.value
+        if arg.star == "*" and isinstance(value, cst.List | cst.Tuple):
+            if any(isinstance(el, cst.StarredElement) for el in value.elements):
+                args.append(arg)
+                continue
+            args.extend(cst.Arg(value=el.value) for el in value.elements)
+            changed = True
+        else:
+            args.append(arg)
+    if not changed:
+        return node
+    positional = [a for a in args if a.keyword is None and not a.star]
+    rest = [a for a in args if a.keyword is not None or a.star]
+    expanded = cst.Call(func=node.func, args=[*positional, *rest])
+    ctx.synthetic[id(expanded)] = node
+    ctx.keep.append(expanded)
+    return expanded
+
+
+def _pop_scope(node: cst.CSTNode, ctx: ScanContext) -> None:
+    if ctx.scope:
+        ctx.scope.pop()
+        ctx.scope_kinds.pop()
 
 
 # -- name and taint tracking (runs before the rules' handlers for the same node) -------------
@@ -209,6 +246,8 @@ _MUTATORS = frozenset(
 
 
 def _track_call(node: cst.Call, ctx: ScanContext) -> None:
+    if type(node.func) is cst.Attribute:
+        ctx.not_values.add(id(node.func))
     func = node.func
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
         if func.attr.value in _MUTATORS:
@@ -216,6 +255,12 @@ def _track_call(node: cst.Call, ctx: ScanContext) -> None:
     for arg in node.args:
         if not arg.star and isinstance(arg.value, cst.Name):
             ctx.mutated.add(arg.value.value)
+
+
+def _track_attribute(node: cst.Attribute, ctx: ScanContext) -> None:
+    # x.append taken as a value (aliased, passed) mutates x wherever it is called
+    if node.attr.value in _MUTATORS and type(node.value) is cst.Name:
+        ctx.mutated.add(node.value.value)
 
 
 def _mark_mutated(target: cst.BaseExpression, ctx: ScanContext) -> None:
@@ -234,6 +279,10 @@ def _track_target(node: cst.AugAssign | cst.AnnAssign | cst.NamedExpr, ctx: Scan
     value = getattr(node, "value", None)
     plain = isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name)
     _mark_mutated(node.target, ctx)
+    if value is not None and isinstance(node.target, cst.Name):
+        root = _module_root(value, ctx)
+        if root is not None:
+            ctx.module_derived[node.target.value] = root
     for name in _target_names(node.target):
         ctx.bind(name, value if plain else None)
 
@@ -260,8 +309,16 @@ def _module_root(expr: cst.BaseExpression, ctx: ScanContext) -> str | None:
     """The imported name an attribute/call/subscript chain is rooted in (``random.Random()``
     -> ``random.Random``), through names already assigned from one; None otherwise."""
     node = expr
-    while isinstance(node, cst.Attribute | cst.Call | cst.Subscript):
-        node = node.func if isinstance(node, cst.Call) else node.value
+    while isinstance(node, cst.Attribute | cst.Call | cst.Subscript | cst.NamedExpr):
+        if isinstance(node, cst.Call):
+            for arg in node.args[:2]:  # f(random.Random, 0): a local helper applying one
+                if not arg.keyword and isinstance(arg.value, cst.Name | cst.Attribute):
+                    root = _module_root(arg.value, ctx)
+                    if root is not None and isinstance(node.func, cst.Name):
+                        return root
+            node = node.func
+        else:
+            node = node.value
     if isinstance(node, cst.Name):
         if node.value in ctx.module_derived:
             return ctx.module_derived[node.value]
@@ -280,6 +337,7 @@ _TRACK: dict[str, Handler] = {
     "ClassDef": _track_class,
     "Parameters": _track_params,
     "Call": _track_call,
+    "Attribute": _track_attribute,
     "AugAssign": _track_target,
     "AnnAssign": _track_target,
     "NamedExpr": _track_target,
@@ -296,24 +354,35 @@ def _dotted(node: cst.BaseExpression) -> str:
 
 
 # -- dispatch tables ----------------------------------------------------------------------------
-_TABLES: dict[tuple[int, ...], tuple[dict[str, list[Handler]], dict[str, list[Handler]]]] = {}
+_TABLES: dict[tuple[int, ...], tuple[dict[type, list[Handler]], dict[type, list[Handler]]]] = {}
+
+
+def _node_class(name: str) -> type:
+    cls = getattr(cst, name, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"handler for unknown libcst node type {name!r}")
+    return cls
 
 
 def _tables(
     rules: Sequence[Rule],
-) -> tuple[dict[str, list[Handler]], dict[str, list[Handler]]]:
+) -> tuple[dict[type, list[Handler]], dict[type, list[Handler]]]:
     key = tuple(id(r) for r in rules)
     cached = _TABLES.get(key)
     if cached is not None:
         return cached
-    visit: dict[str, list[Handler]] = defaultdict(list)
-    leave: dict[str, list[Handler]] = defaultdict(list)
+    visit: dict[type, list[Handler]] = defaultdict(list)
+    leave: dict[type, list[Handler]] = defaultdict(list)
+    for name, tracker in _TRACK.items():
+        visit[_node_class(name)].append(tracker)
     for r in rules:
         for attr in dir(r):
             if attr.startswith("visit_"):
-                visit[attr[len("visit_") :]].append(getattr(r, attr))
+                visit[_node_class(attr[len("visit_") :])].append(getattr(r, attr))
             elif attr.startswith("leave_"):
-                leave[attr[len("leave_") :]].append(getattr(r, attr))
+                leave[_node_class(attr[len("leave_") :])].append(getattr(r, attr))
+    for cls in _DEFS:
+        leave[cls].append(_pop_scope)
     _TABLES[key] = (dict(visit), dict(leave))
     return _TABLES[key]
 
@@ -353,7 +422,7 @@ def run_rules(
     ValueError for the caller to turn into a finding.  The stdlib ``ast`` parses first: it is
     cheap, guards libcst against pathological input, and gives statement lines for positions.
     """
-    if not source.isascii():
+    if not source.isascii() and unicodedata.normalize("NFKC", source) != source:
         source = nfkc_identifiers(source)
     tree = ast.parse(source)
     if _depth(tree) > MAX_DEPTH:
@@ -367,7 +436,14 @@ def run_rules(
     )
     visit, leave = _tables(rules)
     run = _CombinedPass(ctx, visit, leave, module)
-    walk(module, run.on_visit, run.on_leave, full=COMMENT_HINT.search(source) is not None)
+    walk(
+        module,
+        run.on_visit,
+        run.on_leave,
+        full=COMMENT_HINT.search(source) is not None,
+        leave_types=None if ctx.flow is not None else frozenset(leave),
+        leave_ids=run.paths,
+    )
     for r in rules:
         r.finish(ctx)
     if not ctx.raw:

@@ -86,12 +86,14 @@ class FlowFacts:
     scope_of_def: dict[int, int] = field(default_factory=dict)
     scope_of_name: dict[int, int] = field(default_factory=dict)
 
-    def enter(self, node: Any, here: Any) -> None:
+    def enter(self, node: Any, ctx: Any) -> None:
         stack = self.stack
         if stack:
             self.parents[id(node)] = stack[-1]
         stack.append(node)
         kind = type(node)
+        if kind is cst.Name or kind is cst.Attribute:
+            here = (ctx.stmt_path, ".".join(ctx.scope))
         if kind is cst.Name:
             scope = self.scope_stack[-1]
             self.names.append((node, scope, here))
@@ -428,6 +430,8 @@ class Flow:
                         self.splat(arg, f"utility(**{{{key!r}: ...}})", here)
                     elif flag_verdict(self, value) is not True:
                         self.splat(arg, "utility(**{'use_sandbox': <not True>})", here)
+            elif arg.keyword is not None and arg.keyword.value == "solution" and not positional:
+                positional.append(arg.value)  # the broker's name for the candidate
             elif arg.keyword is not None:
                 if arg.keyword.value != "use_sandbox":
                     self.flag(arg, kind, f"is called with keyword {arg.keyword.value}=", here,
@@ -670,6 +674,8 @@ class Flow:
             return
         if sc.kind == "function":
             outer = sc.parent
+            if self.f.scopes[outer].kind == "class" and _is_property(sc.node):
+                self.add_attr_cap(sc.name, kind)  # obj.name is the capability
             if self.f.scopes[outer].kind == "class":
                 for attr_node, s, here in self.f.attrs.get(sc.name, ()):
                     parent = self.P.get(id(attr_node))
@@ -728,6 +734,20 @@ class Flow:
         return text if len(text) <= 50 else text[:47] + "..."
 
     # -- resolution of values ---------------------------------------------------------------------
+    def _called_with_one_argument(self, node: cst.CSTNode, parent: Any) -> bool:
+        """Is the function passed as ``key=`` to max/min/sorted/sort or as ``map(f, xs)``?"""
+        if not isinstance(parent, cst.Arg):
+            return False
+        call = self.P.get(id(parent))
+        if not isinstance(call, cst.Call):
+            return False
+        name = self.ctx.qualname(call.func)
+        if parent.keyword is not None and parent.keyword.value == "key":
+            return name in KEY_TAKERS or (
+                isinstance(call.func, cst.Attribute) and call.func.attr.value == "sort"
+            )
+        return name == "map" and len(call.args) == 2 and call.args[0] is parent
+
     def param_values(self, fn: cst.FunctionDef | cst.Lambda, param: cst.Param) -> list[Any] | None:
         """Every expression the parameter can hold: its default and the argument at each call of
         the function in this file; None when some call cannot be read (a splat)."""
@@ -744,10 +764,13 @@ class Flow:
         offset = 1 if self.f.scopes[outer].kind == "class" and not _is_staticmethod(fn) else 0
         position = next((i for i, p in enumerate(params) if p is param), None)
         calls: list[cst.Call] = []
+        one_argument = 0
         for node, _s, _h in self.loads.get((outer, fn.name.value), ()):
             parent = self.P.get(id(node))
             if isinstance(parent, cst.Call) and parent.func is node:
                 calls.append(parent)
+            elif self._called_with_one_argument(node, parent):
+                one_argument += 1  # key=f / map(f, xs): called with the element alone
             else:
                 return None  # the function escapes: calls elsewhere cannot be read
         if offset:
@@ -757,6 +780,9 @@ class Flow:
                     calls.append(parent)
         if fn.name.value == "improve_algorithm":
             return None  # called by the harness
+        if one_argument and (position is None or position - offset > 0):
+            if param.default is None:
+                return None
         for call in calls:
             found = None
             i = 0
@@ -865,6 +891,17 @@ def _class_members(cls: cst.CSTNode | None) -> list[cst.CSTNode]:
         else:
             out.append(stmt)
     return out
+
+
+def _is_property(fn: Any) -> bool:
+    if not isinstance(fn, cst.FunctionDef):
+        return False
+    for d in fn.decorators:
+        dec = d.decorator
+        name = dec.attr.value if isinstance(dec, cst.Attribute) else getattr(dec, "value", "")
+        if name in ("property", "cached_property"):
+            return True
+    return False
 
 
 def _is_staticmethod(fn: cst.FunctionDef) -> bool:

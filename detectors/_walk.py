@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import libcst as cst
 
@@ -86,8 +86,17 @@ def walk(
     enter: Callable[[cst.CSTNode], None],
     leave: Callable[[cst.CSTNode], None],
     full: bool = False,
+    leave_types: frozenset[type] | None = None,
+    leave_ids: Mapping[int, object] | None = None,
 ) -> None:
-    """Call ``enter`` on every node in source order and ``leave`` after its subtree."""
+    """Call ``enter`` on every node in source order and ``leave`` after its subtree.
+
+    With ``leave_types``, ``leave`` is called only for nodes of those classes and nodes whose id
+    is in ``leave_ids`` (checked after ``enter``, which may add ids): most nodes need no leave
+    call, and skipping them saves a stack entry and a call per node."""
+    every = leave_types is None
+    types = leave_types or frozenset()
+    ids: Mapping[int, object] = leave_ids if leave_ids is not None else {}
     skip: frozenset[type] = frozenset() if full else _SKIP
     node_types = _NODE_TYPES
     fields_cache = _FIELDS
@@ -99,8 +108,9 @@ def walk(
             leave(node)
             continue
         enter(node)
-        push((node, True))
         kind = type(node)
+        if every or kind in types or id(node) in ids:
+            push((node, True))
         names = fields_cache.get((kind, full)) or _fields(kind, full)
         children: list[tuple[cst.CSTNode, bool]] = []
         for name in names:

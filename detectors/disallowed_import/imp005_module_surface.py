@@ -82,8 +82,12 @@ class ModulePrivateAttribute(Rule):
             if attr == "tofile":
                 _report_io(ctx, node, f".{attr}()")
             return
-        imported = root.value in ctx.imported
-        derived = root.value in ctx.module_derived
+        imported = root.value in ctx.imported and ctx.is_allowed_module(
+            ctx.aliases.get(root.value, root.value)
+        )
+        derived = root.value in ctx.module_derived and ctx.is_allowed_module(
+            ctx.module_derived[root.value]
+        )
         if qual is not None and imported:
             self._module_attribute(ctx, node, qual, attr, private)
             return

@@ -20,7 +20,9 @@ __all__ = ["register", "compare_command"]
 def compare_command(
     run_a: Path = typer.Argument(..., help="The baseline run directory (A)."),
     run_b: Path = typer.Argument(..., help="The changed run directory (B)."),
-    fmt: str = typer.Option("md", "--format", "-f", help="md, html or json."),
+    fmt: str = typer.Option(
+        "md", "--format", "-f", metavar="<md|html|json>", help="Output format."
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
 ) -> None:
     """Compare two runs: utility gain and bypass side by side, B − A with its interval."""
@@ -29,9 +31,15 @@ def compare_command(
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    cmp = compare_reports(
-        load_report(run_a), load_report(run_b), path_a=str(run_a), path_b=str(run_b)
-    )
+    reports = []
+    for path in (run_a, run_b):
+        report = load_report(path)
+        if report.get("schema") == "stopbox.study/1":
+            raise UsageError(
+                f"{path}: a bypass study, not a run (compare takes two run directories)"
+            )
+        reports.append(report)
+    cmp = compare_reports(reports[0], reports[1], path_a=str(run_a), path_b=str(run_b))
     text = render_comparison(cmp, fmt)
     if out is None:
         sys.stdout.write(text)

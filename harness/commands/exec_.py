@@ -14,14 +14,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import structlog
 import typer
 
 from stopbox.harness.errors import SandboxError, StopboxError, UsageError
 from stopbox.harness.policy import load_policy
 from stopbox.harness.sandbox import ExecResult, Status, started
-
-log = structlog.get_logger(__name__)
 
 __all__ = ["register", "exec_command", "read_source", "parse_args", "jsonable"]
 
@@ -81,20 +78,30 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0, 9), *range(11, 32), *range(127, 160))}
+"""Control characters (all but tab and newline) shown escaped: untrusted output must not drive
+the terminal (clear the screen, rewrite a line to fake ``status: ok``, set the clipboard)."""
+
+
+def _safe(text: str) -> str:
+    """Printable on any terminal: control characters and lone surrogates shown escaped."""
+    return text.translate(_CONTROL).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _human(result: ExecResult, backend: str) -> str:
     lines = [f"status: {result.status.value} ({backend}, {result.wall_s * 1000:.1f} ms)"]
     if result.value is not None:
-        lines.append(f"value: {result.value!r}")
+        lines.append(f"value: {_safe(repr(result.value))}")
     if result.stdout:
-        lines.append("--- stdout ---\n" + result.stdout.rstrip("\n"))
+        lines.append("--- stdout ---\n" + _safe(result.stdout.rstrip("\n")))
     if result.stderr:
-        lines.append("--- stderr ---\n" + result.stderr.rstrip("\n"))
+        lines.append("--- stderr ---\n" + _safe(result.stderr.rstrip("\n")))
     if result.truncated:
         lines.append("(output truncated at the policy's output cap)")
     if result.error and not result.ok:
-        lines.append("--- error ---\n" + result.error.rstrip("\n"))
+        lines.append("--- error ---\n" + _safe(result.error.rstrip("\n")))
     for v in result.violations:
-        lines.append(f"violation: {v.get('kind')}: {v.get('detail')}")
+        lines.append(_safe(f"violation: {v.get('kind')}: {v.get('detail')}"))
     audit = [e for e in result.events if e.get("kind") != "sandbox"]
     if audit:
         lines.append(f"events: {len(audit)} (use --json to see them)")
@@ -109,7 +116,7 @@ def exec_command(
         None,
         "--backend",
         "-b",
-        metavar="[seccomp|gvisor|docker|none]",
+        metavar="<seccomp|gvisor|docker|none>",
         help="Sandbox backend (default: the policy's).",
     ),  # fmt: skip
     policy: str | None = typer.Option(None, "--policy", "-p", help="Policy name or TOML file."),
@@ -131,7 +138,6 @@ def exec_command(
             raise typer.Exit(2) from None
         raise
     except Exception as exc:  # noqa: BLE001 - the harness answers even when its machinery breaks
-        log.error("exec failed", error=repr(exc))
         if as_json:
             print(_dumps(ExecResult(Status.ERROR, error=f"internal error: {exc!r}").to_json()))
             raise typer.Exit(2) from None

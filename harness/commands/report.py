@@ -40,7 +40,9 @@ def write_report(run_dir: Path, fmt: str, out: Path | None = None) -> Path:
 
 def report_command(
     run_dir: Path = typer.Argument(..., help="A run directory (runs/<id>), finished or not."),
-    fmt: str = typer.Option("html", "--format", "-f", help="json, md, html, sarif or csv."),
+    fmt: str = typer.Option(
+        "html", "--format", "-f", metavar="<json|md|html|sarif|csv>", help="Output format."
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of DIR."),
     stdout: bool = typer.Option(False, "--stdout", help="Print the report instead of writing."),
 ) -> None:

@@ -25,6 +25,7 @@ from stopbox.harness.commands._lm_options import (
     check_concurrency,
     prepare_lm,
 )
+from stopbox.harness.commands.audit import BackendName
 from stopbox.harness.errors import RunDirError, StopboxError, UsageError
 from stopbox.harness.policy import Policy, load_policy, policy_from_dict
 from stopbox.harness.stop._engine import EngineStats
@@ -114,7 +115,7 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 
 
 def _finish(store: RunStore, status: str, reason: str | None) -> dict[str, Any]:
-    from stopbox.harness.stop.report_data import write_report
+    from stopbox.harness.reporting.run_data import write_report
 
     store.set_status(status, reason)
     return write_report(store)
@@ -297,7 +298,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(None, "--seed", help="run seed (default 0)"),
         policy: str = typer.Option(None, "--policy", help="policy name or file (default paper)"),
         jobs: int = typer.Option(None, "--jobs", min=1, help="parallel evaluations"),
-        backend: str = typer.Option(None, "--backend", help="seccomp | gvisor | docker"),
+        backend: BackendName = typer.Option(None, "--backend", help="Sandbox backend."),
         out: Path = typer.Option(None, "--out", help="run directory to create"),
         resume: Path = typer.Option(None, "--resume", help="resume this run directory"),
         record: Path = typer.Option(None, "--record", help="write LM responses to a cassette"),
@@ -313,7 +314,7 @@ def register(app: typer.Typer) -> None:
                 seed,
                 policy,
                 jobs,
-                backend,
+                backend.value if backend else None,
                 out,
                 resume,
                 record,
@@ -331,7 +332,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed"),
         policy: str = typer.Option(None, "--policy", help="policy name or file (default paper)"),
         jobs: int = typer.Option(None, "--jobs", min=1),
-        backend: str = typer.Option(None, "--backend"),
+        backend: BackendName = typer.Option(None, "--backend", help="Sandbox backend."),
         out: Path = typer.Option(
             None, "--out", help="run directory to create, or an existing run to add the rows to"
         ),
@@ -348,7 +349,7 @@ def register(app: typer.Typer) -> None:
                 seed,
                 policy,
                 jobs,
-                backend,
+                backend.value if backend else None,
                 out,
                 base_url,
                 max_concurrency,

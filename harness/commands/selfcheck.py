@@ -13,7 +13,9 @@ import json
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from stopbox.harness.commands.exec_ import _safe
 from stopbox.harness.errors import UsageError
 from stopbox.harness.policy import Policy, load_policy
 from stopbox.harness.sandbox import started
@@ -58,13 +60,14 @@ def run_selfcheck(
                 line = f"{mark}  {attack.id:<20} {attack.title} [dim]({status})[/]"
                 console.print(line, highlight=False)
                 for why in verdict.escapes:
-                    console.print(f"           [red]{why}[/]", highlight=False)
+                    # escape: a reason may quote job-made text (a process name, a path)
+                    console.print(f"           [red]{escape(_safe(why))}[/]", highlight=False)
     return verdicts
 
 
 def selfcheck_command(
     backend: str | None = typer.Option(
-        None, "--backend", "-b", metavar="[seccomp|gvisor|docker]", help="Backend to check."
+        None, "--backend", "-b", metavar="<seccomp|gvisor|docker>", help="Backend to check."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -15,6 +16,7 @@ from stopbox.harness.commands._lm_options import (
     check_concurrency,
     prepare_lm,
 )
+from stopbox.harness.commands.audit import BackendName
 from stopbox.harness.errors import UsageError
 
 __all__ = ["register", "study_app", "lm_spec_with_red_team"]
@@ -25,6 +27,14 @@ study_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+class PromptChoice(StrEnum):
+    """``--prompt``: the paper's plain prompt, its warning variant, or both."""
+
+    plain = "plain"
+    warning = "warning"
+    both = "both"
 
 
 def lm_spec_with_red_team(spec: str, red_team_rate: float | None) -> str:
@@ -48,7 +58,7 @@ def bypass(
         None, "--lm", help="LM spec (openai:<model>, replay:<cassette>, synthetic[:...])."
     ),
     samples: int = typer.Option(100, "--samples", "-n", help="Attempts per prompt (paper: 10000)."),
-    prompt: str = typer.Option("both", "--prompt", help="plain, warning or both."),
+    prompt: PromptChoice = typer.Option(PromptChoice.both, "--prompt", help="Prompt variant(s)."),
     red_team_rate: float | None = typer.Option(
         None, "--red-team-rate", help="Synthetic LM only: share of samples that are attacks."
     ),
@@ -63,7 +73,9 @@ def bypass(
     execute: bool = typer.Option(
         False, "--execute/--no-execute", help="Also run every attempt in the sandbox (runtime)."
     ),
-    backend: str | None = typer.Option(None, "--backend", help="Sandbox backend of --execute."),
+    backend: BackendName | None = typer.Option(
+        None, "--backend", help="Sandbox backend of --execute."
+    ),
     base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     max_concurrency: int | None = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
     record: Path | None = typer.Option(
@@ -78,8 +90,7 @@ def bypass(
     from stopbox.harness.reporting import study_markdown
     from stopbox.harness.stop.study import PROMPTS, StudyConfig, run_study
 
-    if prompt not in (*PROMPTS, "both"):
-        raise UsageError(f"--prompt {prompt!r}: expected plain, warning or both")
+    chosen = prompt.value
     if jobs < 1 or samples_per_call < 1:
         raise UsageError("--jobs and --samples-per-call must be at least 1")
     if out is not None and resume is not None and out != resume:
@@ -101,12 +112,12 @@ def bypass(
     config = StudyConfig(
         lm=spec,
         samples=samples,
-        prompts=PROMPTS if prompt == "both" else (prompt,),
+        prompts=PROMPTS if chosen == "both" else (chosen,),
         seed=seed,
         samples_per_call=samples_per_call,
         policy=policy,
         execute=execute,
-        backend=backend,
+        backend=backend.value if backend else None,
         record=str(record.resolve()) if record is not None else None,
     )
     out_dir = resume or out or Path("runs") / time.strftime("study-%Y%m%d-%H%M%S", time.gmtime())

@@ -289,7 +289,10 @@ class OpenAILM(LanguageModel):
             attempt += 1
 
     def _deadline_error(self, deadline: Deadline, attempts: int) -> Exception:
-        detail = f"{self.url} sent no answer in time ({attempts} attempt(s); request cancelled)"
+        if attempts:
+            detail = f"{self.url} sent no answer in time ({attempts} attempt(s); request cancelled)"
+        else:
+            detail = f"no time left to send a request to {self.url}"
         if deadline.what.startswith("lm call deadline"):
             return LMError(f"{self.spec}: {detail}; {deadline.what}")
         return DeadlineExceeded(deadline, detail)

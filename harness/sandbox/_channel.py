@@ -26,6 +26,9 @@ WRITE_TIMEOUT_S = 10.0
 """Longest a send may wait for the worker to take bytes before the worker counts as wedged."""
 MAX_OUTBOX = 2 * _codec.MAX_FRAME
 """Bytes queued to the worker at most (a send beyond this is a harness bug, refused)."""
+MAX_INBOX = 2 * _codec.MAX_FRAME
+"""Bytes of received frames held at most while a send waits; beyond it the send stops reading
+(the worker then blocks too, and the send's deadline ends it: bounded memory either way)."""
 
 
 class WorkerDied(Exception):
@@ -41,6 +44,8 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self._reader = _codec.FrameReader()
         self._inbox: list[tuple[Any, int]] = []
+        self._inbox_bytes = 0
+        self._sel: selectors.BaseSelector | None = None
         self._outbox = bytearray()
         self._io_lock = threading.RLock()
         self.bytes_in = 0
@@ -90,7 +95,11 @@ class WorkerProcess:
             if len(self._outbox) + len(data) > MAX_OUTBOX:
                 raise WorkerDied("the worker does not take its input (outbox full)")
             self._outbox += data
-            self._pump(until_sent=True, timeout=timeout)
+            if len(self._outbox) == len(data):  # fast path: the pipe usually takes it at once
+                assert self.proc is not None and self.proc.stdin is not None
+                self._write_some(self.proc.stdin.fileno())
+            if self._outbox:
+                self._pump(until_sent=True, timeout=timeout)
 
     def recv(self, timeout: float | None) -> Any:
         """Next frame (a dict); TimeoutError when the worker says nothing for ``timeout`` s."""
@@ -98,6 +107,7 @@ class WorkerProcess:
             if not self._inbox:
                 self._pump(until_sent=False, timeout=timeout)
             msg, self.last_size = self._inbox.pop(0)
+            self._inbox_bytes -= self.last_size
         if not isinstance(msg, dict):
             raise WorkerDied("malformed frame from worker (not an object)")
         return msg
@@ -111,10 +121,18 @@ class WorkerProcess:
         assert self.proc.stdin is not None
         rfd, wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
-        with selectors.DefaultSelector() as sel:
-            sel.register(rfd, selectors.EVENT_READ)
-            writing = False
+        if self._sel is None:
+            self._sel = selectors.DefaultSelector()
+        sel = self._sel
+        reading = writing = False
+        try:
             while self._outbox if until_sent else not self._inbox:
+                if (self._inbox_bytes < MAX_INBOX or not until_sent) != reading:
+                    reading = not reading
+                    if reading:
+                        sel.register(rfd, selectors.EVENT_READ)
+                    else:
+                        sel.unregister(rfd)
                 if bool(self._outbox) != writing:
                     writing = bool(self._outbox)
                     if writing:
@@ -132,6 +150,10 @@ class WorkerProcess:
                             deadline = time.monotonic() + float(timeout or 0)
                     else:
                         self._read_some(rfd)
+        finally:
+            for fd, on in ((rfd, reading), (wfd, writing)):
+                if on:
+                    sel.unregister(fd)
 
     def _write_some(self, fd: int) -> int:
         try:
@@ -154,9 +176,11 @@ class WorkerProcess:
             raise WorkerDied(f"worker exited ({self.stderr_tail()})")
         self.bytes_in += len(data)
         try:
-            self._inbox.extend(self._reader.feed_sized(data))
+            frames = self._reader.feed_sized(data)
         except _codec.FrameError as exc:
             raise WorkerDied(f"malformed frame from worker: {exc}") from None
+        self._inbox.extend(frames)
+        self._inbox_bytes += sum(size for _, size in frames)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -210,3 +234,6 @@ class WorkerProcess:
             except OSError:
                 pass
         self._stderr.close()
+        if self._sel is not None:
+            self._sel.close()
+            self._sel = None

@@ -19,7 +19,12 @@ from typing import Any
 from stopbox.harness.sandbox import _codec
 from stopbox.harness.sandbox._base import Status
 
-__all__ = ["Budgets", "JobGuard", "HOOK_EVENT_CAP"]
+__all__ = ["Budgets", "JobGuard", "HOOK_EVENT_CAP", "TRUSTED_KINDS"]
+
+TRUSTED_KINDS = frozenset({"broker"})
+"""Event kinds only the harness records (``WorkerJob.record``): the same kind arriving from a
+job is forged.  The engine and the probe add the broker's events to a result only when it has
+none of that kind, so a forged one would hide the real ones (a ``use_sandbox=False`` call)."""
 
 HOOK_EVENT_CAP = 500
 """Events the in-job audit hook sends at most (worker/_audit.py ``_MAX_EVENTS``); a job that
@@ -121,6 +126,13 @@ class JobGuard:
         for item in items:
             if not isinstance(item, dict) or not all(isinstance(k, str) for k in item):
                 self.violation("protocol", f"malformed entry in {what}", f"protocol-{what}")
+                continue
+            if item.get("kind") in TRUSTED_KINDS:
+                self.violation(
+                    "protocol",
+                    f"the job sent a {item.get('kind')!r} event, which only the harness records",
+                    "forged-kind",
+                )
                 continue
             self.events += 1
             self.event_bytes += _size(item)

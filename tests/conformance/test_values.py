@@ -174,7 +174,8 @@ def test_nested_jobs_three_deep_start_extra_workers(sandbox: Sandbox) -> None:
         if depth >= 3:
             return depth
         with sandbox.job(NESTED, rpc=handler) as job:
-            return job.call("go", [depth + 1, Proxy("utility", callable=True)]).value
+            # each level waits for the deeper ones (and their worker starts): generous timeout
+            return job.call("go", [depth + 1, Proxy("utility", callable=True)], timeout=30).value
 
     with sandbox.job(NESTED, rpc=handler) as job:
         res = job.call("go", [0, Proxy("utility", callable=True)], timeout=30)

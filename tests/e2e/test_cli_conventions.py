@@ -24,19 +24,7 @@ SHORT_FLAGS = {
 }
 # Commands whose owners were asked (coord/requests.md) to declare their choices; until then the
 # check reports them as skipped, by name.
-PENDING: dict[tuple[str, str], str] = {
-    ("exec", "--backend"): "sandbox-host (harness/commands/exec_.py)",
-    ("selfcheck", "--backend"): "sandbox-host (harness/commands/selfcheck.py)",
-    ("run", "--backend"): "real-models (harness/commands/run.py)",
-    ("transfer", "--backend"): "real-models (harness/commands/run.py)",
-    ("study bypass", "--prompt"): "real-models (harness/commands/study.py)",
-    ("study bypass", "--backend"): "real-models (harness/commands/study.py)",
-    ("study bypass", "--executor"): "real-models (harness/commands/study.py)",
-    ("run", "--executor"): "real-models (harness/commands/run.py)",
-    ("transfer", "--executor"): "real-models (harness/commands/run.py)",
-    ("report", "--format"): "reporting (harness/commands/report.py)",
-    ("compare", "--format"): "reporting (harness/commands/compare.py)",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _commands() -> list[str]:

@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 
 from stopbox.harness.policy import Policy, default_policy
-from stopbox.harness.probe import ProbeResult, probe_entry, probe_program, probe_sandbox
+from stopbox.harness.probe import (
+    ProbeResult,
+    probe_entry,
+    probe_program,
+    probe_sandbox,
+    solution_task,
+)
 from stopbox.harness.sandbox import ExecResult, Sandbox, Status, available_backends
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +112,22 @@ def test_probe_entry(source: str, entry: str | None) -> None:
     assert probe_entry(source) == entry
 
 
+@pytest.mark.parametrize(
+    ("signature", "task"),
+    [
+        ("train_samples, train_parity, test_samples", "lpn"),
+        ("adjacency_matrix", "maxcut"),
+        ("formula", "sat3"),
+        ("F, D, P", "qap"),
+        ("t, dist", "string_grid_distance"),
+        ("a, b, c", "lpn"),  # same arity as the probe task: the probe task
+        ("a, b, c, d, e", "lpn"),  # nothing fits: the probe task
+    ],
+)
+def test_solution_task_by_signature(signature: str, task: str) -> None:
+    assert solution_task(f"def algorithm({signature}):\n    pass\n", "lpn") == task
+
+
 # -- driving improvers in the sandbox -------------------------------------------------------------
 
 
@@ -159,6 +181,24 @@ def test_what_it_does_only_when_driven_is_judged(policy: Policy, probe_sb: Sandb
     assert not result.called_utility_unsandboxed
 
 
+GREEDY = (
+    "def improve_algorithm(initial_solution, utility, language_model):\n"
+    "    for _ in range(10):\n"
+    "        try:\n"
+    "            language_model.batch_prompt('x', ['more'], temperature=0.5)\n"
+    "        except Exception:\n"
+    "            break\n"
+    "    return initial_solution\n"
+)
+
+
+def test_asking_beyond_the_budget_is_judged(policy: Policy, probe_sb: Sandbox) -> None:
+    result = _probe(GREEDY, policy, probe_sb)
+    assert "RUN009" in {f.rule_id for f in result.runtime_findings}
+    assert result.lm_calls == 2  # the probe's cap, not the policy's 4
+    assert result.exec_result is not None and result.exec_result.ok
+
+
 def test_hanging_improver_times_out(policy: Policy, probe_sb: Sandbox) -> None:
     short = replace(policy, budget=replace(policy.budget, improver_wall_s=3.0))
     started = time.monotonic()
@@ -176,6 +216,16 @@ def test_solution_is_driven_on_the_probe_task(policy: Policy, probe_sb: Sandbox)
     assert result.exec_result is not None and result.exec_result.ok, result.exec_result
     assert isinstance(result.exec_result.value, float) and 0.0 <= result.exec_result.value <= 1.0
     assert result.runtime_findings == []
+
+
+def test_solution_of_another_task_is_driven_on_its_task(policy: Policy, probe_sb: Sandbox) -> None:
+    source = (
+        "def algorithm(adjacency_matrix):\n    return [i % 2 for i in range(len(adjacency_matrix))]"
+    )
+    result = _probe(source + "\n", policy, probe_sb, "cut.py")
+    assert result.task == "maxcut"
+    assert result.exec_result is not None and result.exec_result.ok, result.exec_result
+    assert 0.0 <= result.exec_result.value <= 1.0
 
 
 def test_unknown_probe_task_is_an_error_not_a_crash(policy: Policy, probe_sb: Sandbox) -> None:

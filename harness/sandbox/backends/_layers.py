@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +22,14 @@ LAYER_FIXES: dict[str, str] = {
 """Layer -> how to make it apply (the error names both)."""
 
 
+def prefork_enabled() -> bool:
+    """Keep one confined child ready per idle worker (``STOPBOX_SANDBOX_PREFORK=1``).
+
+    Off by default for now: the containment judges count every process that appears under a
+    worker during a job, and the standby child of the next job is one (see docs/sandbox.md)."""
+    return os.environ.get("STOPBOX_SANDBOX_PREFORK", "0") == "1"
+
+
 class LayeredSandbox:
     """Mixin for WorkerSandbox backends: worker options and the fail-closed check at start."""
 
@@ -33,6 +42,8 @@ class LayeredSandbox:
 
     def worker_options(self, rootfs: Path | None = None) -> list[str]:
         opts = [f"--isolation={self.isolation}"]
+        if prefork_enabled():
+            opts.append("--prefork=1")
         if rootfs is not None:
             opts.append(f"--rootfs={rootfs}")
         allowed = self.allowed_missing()

@@ -156,6 +156,31 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
+def _nspid(pid: int) -> list[str]:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return line.split()[1:]
+    except OSError:
+        pass
+    return []
+
+
+def _preforked(workers: set[int]) -> set[int]:
+    """The next job's child a worker keeps forked while idle (pre-fork), and its waiter: at most
+    one childless pid-1-of-its-own-namespace process per worker.  A job's own processes die with
+    its pid namespace, so a second such process, or one with children, is a leftover."""
+    parents = _children_map()
+    out: set[int] = set()
+    for w in workers:
+        tree = _descendants(w)
+        roots = [p for p in tree if _nspid(p)[-1:] == ["1"] and len(_nspid(p)) >= 3
+                 and not any(pp == p for pp in parents.values())]  # fmt: skip
+        if len(roots) == 1:
+            out |= {roots[0], parents.get(roots[0], 0)}
+    return out
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
@@ -365,8 +390,12 @@ class Arena:
             now = _descendants(os.getpid())
             workers_now = set(getattr(self.sandbox, "worker_pids", list)())
             fresh_workers = workers_now - workers_before
-            allowed = set(fresh_workers)
-            for w in fresh_workers:  # replacements started after a crash are not the job's
+            # replacements started after a crash are not the job's; under gVisor the host sees
+            # the sentry's ptrace stubs (one per address space) come and go: gVisor's, and a
+            # process the job left inside would live in gVisor, not on the host
+            inside = workers_now if self.sandbox.name in ("gvisor", "docker") else fresh_workers
+            allowed = set(fresh_workers) | _preforked(workers_now)
+            for w in inside:
                 allowed |= _descendants(w)
             left = {p for p in now - before - allowed if os.path.exists(f"/proc/{p}")}
             if not left or time.monotonic() > deadline:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HostView", "metadata", "sysvipc"]
+__all__ = ["HostView", "ipc_rows", "made_elsewhere", "metadata", "sysvipc"]
 
 _IPC_CREAT, _IPC_RMID = 0o1000, 0
 
@@ -39,16 +39,31 @@ def metadata(path: str | Path) -> tuple[Any, ...]:
 
 def sysvipc() -> dict[str, set[tuple[str, str]]]:
     """(key, id) of every SysV shm segment, message queue and semaphore set on the host."""
-    out: dict[str, set[tuple[str, str]]] = {}
+    return {kind: {(r["key"], r["id"]) for r in rows} for kind, rows in ipc_rows().items()}
+
+
+def ipc_rows() -> dict[str, list[dict[str, str]]]:
+    """Every row of ``/proc/sysvipc/{shm,msg,sem}`` by column name (``id`` for the object id)."""
+    out: dict[str, list[dict[str, str]]] = {}
     for kind in ("shm", "msg", "sem"):
-        rows: set[tuple[str, str]] = set()
+        rows: list[dict[str, str]] = []
         with contextlib.suppress(OSError):
-            for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]:
-                parts = line.split()
-                if len(parts) >= 2:
-                    rows.add((parts[0], parts[1]))
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+            head = [h if i != 1 else "id" for i, h in enumerate(lines[0].split())] if lines else []
+            for line in lines[1:]:
+                rows.append(dict(zip(head, line.split(), strict=False)))
         out[kind] = rows
     return out
+
+
+def made_elsewhere(kind: str, row: dict[str, str], harness_uid: int) -> bool:
+    """An IPC object another program on this host made (the host may be busy): a segment whose
+    creator is alive and not a sandbox process, a queue or set owned by the harness's own uid
+    (jobs run as an unprivileged uid; a job that was host root is caught by other checks)."""
+    if kind == "shm":
+        cpid = row.get("cpid", "0")
+        return cpid.isdigit() and cpid != "0" and os.path.exists(f"/proc/{cpid}")
+    return row.get("cuid") == str(harness_uid)
 
 
 class HostView:
@@ -125,12 +140,14 @@ class HostView:
             if now != self.token:
                 out.append("a host SysV shared-memory segment was overwritten")
                 ctypes.memmove(self._addr, self.token, len(self.token))
-        now_ipc = sysvipc()
-        for kind, rows in now_ipc.items():
-            new_rows = rows - self._ipc.get(kind, set())
-            if new_rows:
-                out.append(f"host SysV {kind} objects left behind: {sorted(new_rows)}")
-                self._remove_ipc(kind, (ident for _key, ident in new_rows))
+        for kind, rows in ipc_rows().items():
+            known = self._ipc.get(kind, set())
+            new_rows = [r for r in rows if (r["key"], r["id"]) not in known]
+            left = [r for r in new_rows if not made_elsewhere(kind, r, os.getuid())]
+            if left:
+                out.append(f"host SysV {kind} objects left behind: "
+                           f"{sorted((r['key'], r['id']) for r in left)}")  # fmt: skip
+                self._remove_ipc(kind, (r["id"] for r in left))
         self.snapshot()
         return out
 

@@ -198,13 +198,25 @@ def serve(job: dict[str, Any], layers: dict[str, Any]) -> None:
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
     rpc = make_rpc(send, recv)
     make_proxy = make_proxy_factory(rpc)
-    filename = os.path.join(os.getcwd(), os.path.basename(job.get("filename") or "candidate.py"))
+    send({"op": "event", "event": {"kind": "sandbox", "event": "layers", **layers}})
+    # Pre-forked and confined while the worker was idle: now wait for the job's source.
+    while True:
+        try:
+            first = recv()
+        except BaseException:  # noqa: B036 - the worker went away before a job came
+            os._exit(0)
+        if isinstance(first, dict) and first.get("op") == "load":
+            break
+    job = dict(job, source=str(first.get("source") or ""), filename=first.get("filename"),
+               as_script=bool(first.get("as_script")))  # fmt: skip
+    filename = os.path.join(
+        os.getcwd(), os.path.basename(str(job.get("filename") or "candidate.py"))
+    )
     as_script = bool(job.get("as_script"))
     module = types.ModuleType("__main__" if as_script else "candidate")
     module.__file__ = filename
     namespace = module.__dict__
     start, cpu0 = time.monotonic(), 0.0
-    send({"op": "event", "event": {"kind": "sandbox", "event": "layers", **layers}})
     try:
         with open(filename, "w", encoding="utf-8") as f:  # for tracebacks with source lines
             f.write(job["source"])

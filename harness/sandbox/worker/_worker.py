@@ -28,18 +28,24 @@ sys.path.insert(0, WORKER_DIR)
 
 import gc  # noqa: E402
 import importlib  # noqa: E402
+import select  # noqa: E402
 import signal  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
 import _codec  # noqa: E402
 import _confine  # noqa: E402
 import helpers  # noqa: E402, F401 - preloaded for untrusted improvers
-from _jobrun import JobRun  # noqa: E402
+from _jobrun import JobRun, Zygote  # noqa: E402
 
 try:
     import numpy  # noqa: F401 - preloaded so every job forks warm
 except ImportError:  # pragma: no cover
     pass
+
+
+SEND_DEADLINE_S = 60.0
 
 
 class Worker:
@@ -54,17 +60,38 @@ class Worker:
         self.layers: dict[str, Any] = {}
         self.jobs_dir: str | None = None
         self.allow_missing: set[str] = set()
+        self.next_job: JobRun | None = None
+        self.prefork = False
 
     # --- harness side ----------------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
-        _codec.write_frame(self.out_fd, msg)
+        """Write a frame to the harness with a deadline, reading what the harness sends in the
+        meantime (so neither side can block the other forever); a harness that reads nothing
+        for SEND_DEADLINE_S ends this worker (it is replaced)."""
+        data = memoryview(_codec.dumps_frame(msg))
+        deadline = time.monotonic() + SEND_DEADLINE_S
+        while data:
+            try:
+                data = data[os.write(self.out_fd, data) :]
+                continue
+            except BlockingIOError:
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SystemExit("stopbox worker: the harness stopped reading")
+            readable, _, _ = select.select([self.in_fd], [self.out_fd], [], left)
+            if readable:
+                self._read_harness()
+
+    def _read_harness(self) -> None:
+        data = os.read(self.in_fd, 1 << 20)
+        if not data:
+            raise EOFError
+        self.inbox.extend(self.in_reader.feed(data))
 
     def recv(self) -> Any:
         while not self.inbox:
-            data = os.read(self.in_fd, 1 << 20)
-            if not data:
-                raise EOFError
-            self.inbox.extend(self.in_reader.feed(data))
+            self._read_harness()
         return self.inbox.pop(0)
 
     # --- set-up ------------------------------------------------------------------------------
@@ -78,13 +105,14 @@ class Worker:
         sc = config["syscalls"]
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
-        actions = [sc["action"], "kill_thread"] if sc["action"] == "kill" else [sc["action"]]
-        for action in actions:
+        for kill in ("kill", "kill_thread"):
+            action = kill if sc["action"] == "kill" else sc["action"]
             try:
                 self.bpf = _confine.compile_seccomp(
-                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER
+                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill
                 )
                 layers.info["seccomp_action"] = action
+                layers.info["seccomp_escape_action"] = kill
                 break
             except Exception as exc:  # pyseccomp missing or libseccomp refused
                 self.bpf_error = f"{type(exc).__name__}: {exc}"
@@ -97,6 +125,7 @@ class Worker:
         self.allow_missing = {a for a in self.opts.get("allow-missing", "").split(",") if a}
         self.layer_state = layers
         self.layers = layers.to_dict()
+        self.zygote = Zygote(self)  # before any job data exists in this process
 
     # --- main loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -108,6 +137,9 @@ class Worker:
         self.send(
             {"op": "ready", "pid": os.getpid(), "layers": self.layers, "jobs_dir": self.jobs_dir}
         )
+        self.prefork = self.opts.get("prefork") == "1"
+        if self.prefork:
+            self.next_job = JobRun(self).prepare()
         while True:
             try:
                 msg = self.recv()
@@ -115,7 +147,15 @@ class Worker:
                 return
             op = msg.get("op")
             if op == "job":
-                JobRun(self, msg).run()
+                job, self.next_job = self.next_job or JobRun(self), None
+                try:
+                    job.run(msg)
+                except (EOFError, SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException:  # noqa: B036 - the worker survives every job
+                    traceback.print_exc()
+                if self.prefork:  # the next job's child, forked and confined now
+                    self.next_job = JobRun(self).prepare()
             elif op == "ping":
                 self.send({"op": "pong"})
             elif op == "exit":
@@ -385,6 +425,7 @@ def main() -> None:
     os.dup2(2, 1)  # a stray print in the worker must never corrupt the protocol
     os.set_inheritable(in_fd, False)
     os.set_inheritable(out_fd, False)
+    os.set_blocking(out_fd, False)  # writes to the harness have a deadline (Worker.send)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a dead pipe is an error, never our death
     _forget_the_harness()
     for name in _PRELOAD:

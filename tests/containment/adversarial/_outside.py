@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stopbox.harness.sandbox import ExecResult, Sandbox, Status
+from stopbox.harness.sandbox.selfcheck import _host
 
 NAMESPACES = ("user", "mnt", "pid", "ipc", "net", "uts", "cgroup")
 T = TypeVar("T")
@@ -137,7 +138,37 @@ def job_processes(sandbox: Sandbox, source: str, entry: str = "hold") -> tuple[E
                 out[pid] = (uids(pid), namespaces(pid), cmdline(pid))
         return out
 
-    return run_while(sandbox, source, entry, observe=look, after=0.8)
+    return run_while(sandbox, source, entry, observe=look, after=0.6)
+
+
+def worker_namespaces_of_job(sandbox: Sandbox, source: str, entry: str = "hold") -> list[str]:
+    """For each host process new during a job: the namespaces it shares with its ancestors that
+    existed before the job (the worker), as "pid <pid>: <ns>" lines."""
+    before = host_tree(sandbox)
+
+    def look() -> list[str]:
+        table = parents()
+        shared = []
+        new = host_tree(sandbox) - before
+        # the job: new processes that start a pid namespace of their own, and what they made
+        # (a trusted waiter the worker forks first may share the worker's pid namespace)
+        roots = {
+            p for p in new if namespaces(p).get("pid") != namespaces(table.get(p, 0)).get("pid")
+        }
+        job = (descendants(roots) & new) if roots else new
+        for pid in job:
+            with contextlib.suppress(OSError):
+                mine = namespaces(pid)
+                anc = table.get(pid, 0)
+                while anc > 1:
+                    if anc in before:
+                        theirs = namespaces(anc)
+                        shared += [f"job {pid} and worker {anc}: {n}" for n in ("pid", "mnt", "ipc")
+                                   if mine.get(n) and mine.get(n) == theirs.get(n)]  # fmt: skip
+                    anc = table.get(anc, 0)
+        return shared
+
+    return run_while(sandbox, source, entry, observe=look, after=0.6)[1]
 
 
 # --- host files ---------------------------------------------------------------------------------
@@ -170,15 +201,19 @@ def metadata_diff(before: Mapping[str, tuple[Any, ...]]) -> list[str]:
 # --- host IPC -----------------------------------------------------------------------------------
 def sysvipc() -> dict[str, set[tuple[str, str]]]:
     """(key, id) of every SysV shm segment, message queue and semaphore set on the host."""
-    out: dict[str, set[tuple[str, str]]] = {}
-    for kind in ("shm", "msg", "sem"):
-        rows: set[tuple[str, str]] = set()
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]:
-                parts = line.split()
-                if len(parts) >= 2:
-                    rows.add((parts[0], parts[1]))
-        out[kind] = rows
+    return _host.sysvipc()
+
+
+def new_ipc(before: Mapping[str, set[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    """IPC objects that appeared since ``before`` and were not made by another live program
+    on this (shared) host."""
+    out = {}
+    for kind, rows in _host.ipc_rows().items():
+        out[kind] = sorted(
+            (r["key"], r["id"]) for r in rows
+            if (r["key"], r["id"]) not in before[kind]
+            and not _host.made_elsewhere(kind, r, os.getuid())
+        )  # fmt: skip
     return out
 
 
@@ -207,9 +242,9 @@ def host_segment(key: int, data: bytes) -> Iterator[Callable[[], bytes]]:
 
 def remove_ipc_created_since(before: Mapping[str, set[tuple[str, str]]]) -> None:
     """Clean up IPC objects a job left on the host (so one escape does not leak into others)."""
-    now = sysvipc()
+    fresh = new_ipc(before)  # never another program's objects
     for kind, cmd in (("shm", _libc.shmctl), ("msg", _libc.msgctl), ("sem", _libc.semctl)):
-        for _key, ident in now[kind] - before[kind]:
+        for _key, ident in fresh[kind]:
             with contextlib.suppress(Exception):
                 if kind == "sem":
                     _libc.semctl(int(ident), 0, IPC_RMID)
@@ -235,8 +270,7 @@ def not_silently_ok(result: ExecResult) -> bool:
 
 def steady_workers(sandbox: Sandbox) -> set[int]:
     """The worker launchers once the pool is steady (a worker an earlier test broke replaced)."""
-    for _ in range(3):
-        answers(sandbox)
+    answers(sandbox)
     return launchers(sandbox)
 
 

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from _outside import host_mqueue_exists, host_segment, remove_ipc_created_since, sysvipc
+from _outside import host_mqueue_exists, host_segment, new_ipc, remove_ipc_created_since, sysvipc
 
 from stopbox.harness.sandbox import Sandbox
 
@@ -84,11 +84,9 @@ def test_host_sysv_ipc_is_neither_reachable_nor_left_behind(
     blob = repr((res.value, res.stdout, res.stderr, res.error))
     if secret.decode() in blob:
         problems.append("the host segment's contents reached the job")
-    after = sysvipc()
-    for kind in ("shm", "msg", "sem"):
-        new = after[kind] - ipc_before[kind]
+    for kind, new in new_ipc(ipc_before).items():
         if new:
-            problems.append(f"host {kind} objects left behind: {sorted(new)}")
+            problems.append(f"host {kind} objects left behind: {new}")
     if host_mqueue_exists(ctx["mq"]):
         problems.append(f"POSIX message queue {ctx['mq']} created on the host")
     for path in (f"/dev/shm/{tag}", f"/dev/mqueue/{tag}"):

@@ -113,3 +113,29 @@ def test_blinding_alone_cannot_end_ok_after_the_event_cap(sandbox: Sandbox) -> N
     )
     res = sandbox.exec(src, entry="attack", timeout=5.0)
     assert res.status is Status.VIOLATION, (res.status, len(res.events))
+
+
+FORGE_BROKER = r"""
+import fcntl, json, os, struct
+
+def attack():
+    body = json.dumps({"op": "event", "event": {"kind": "broker", "event": "use_sandbox",
+                                                 "use_sandbox": True}}).encode()
+    for fd in range(3, 64):
+        try:
+            if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+                os.write(fd, struct.pack(">I", len(body)) + body)
+        except OSError:
+            pass
+    return 1
+"""
+
+
+def test_a_forged_broker_event_cannot_hide_the_brokers_own(sandbox: Sandbox) -> None:
+    """The engine and the probe add the broker's (trusted) events to a result only when it has
+    no event of kind "broker": a job that forges one would hide a real use_sandbox=False call
+    from the runtime scanner.  The forged event must not reach the result, and it is a
+    violation."""
+    res = sandbox.exec(FORGE_BROKER, entry="attack")
+    assert not any(e.get("kind") == "broker" for e in res.events), res.events
+    assert res.status is Status.VIOLATION, (res.status, res.violations)

@@ -15,10 +15,10 @@ from stopbox.harness.lm import LanguageModel, LMResponse
 from stopbox.harness.lm.openai_backend import OpenAILM
 from stopbox.harness.lm.testing import SilentServer
 from stopbox.harness.policy import BudgetPolicy, Policy
+from stopbox.harness.reporting.run_data import build_report
 from stopbox.harness.stop._engine import Engine
 from stopbox.harness.stop.loop import run_loop
 from stopbox.harness.stop.meta import meta_utility
-from stopbox.harness.stop.report_data import build_report
 from stopbox.harness.store import RunStore
 
 from ._fakes import FakeLM, FakeSandbox, FakeTask, flag_marked, improver, no_runtime
@@ -42,7 +42,9 @@ def test_a_silent_server_ends_the_improver_within_its_wall_budget(tmp_path: Path
                               iteration=0, purpose="eval")  # fmt: skip
         took = time.monotonic() - started
         engine.close()
-    assert took < 4, f"the run took {took:.1f} s against a 1 s wall budget"
+    # without the deadline the client would wait its 600 s default; the bound is loose for a
+    # loaded 2-core machine
+    assert took < 60, f"the run took {took:.1f} s against a 1 s wall budget"
     assert scores["val"].values == (0.0,)  # the failed improver scores 0
     (failed,) = scores["val"].failed
     assert "wall-time budget (improver_wall_s = 1 s) ran out" in str(failed["reason"])
@@ -61,7 +63,7 @@ def test_the_run_wall_budget_stops_the_run_with_its_reason(tmp_path: Path) -> No
             run_loop(engine, [FakeTask()], iterations=1, n_tests=1,
                      seed_improver=improver("best_of_n"), meta_description="m")  # fmt: skip
         engine.close()
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 60  # not the client's 600 s default
     assert "run_wall_s = 1 s" in str(info.value)
 
 
@@ -88,7 +90,7 @@ class SlowLM(LanguageModel):
         with self.lock:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
-        time.sleep(0.05)
+        time.sleep(0.3)
         with self.lock:
             self.in_flight -= 1
         return LMResponse(tuple(m for m in messages for _ in range(n)), 1, 1, model="slow")
