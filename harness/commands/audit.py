@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import typer
 
@@ -292,9 +292,21 @@ def _logs_to_stderr() -> None:
 
     if not structlog.is_configured():
         structlog.configure(
-            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+            # structlog only calls write() and flush() on it
+            logger_factory=structlog.PrintLoggerFactory(cast(TextIO, _CurrentStderr())),
             wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         )
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is logged (not the stream at configuration time,
+    which an embedding program or a test may have closed since)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def rules(

@@ -13,10 +13,12 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
+import structlog
 
 from stopbox.harness import __version__
 from stopbox.harness.cli import main
@@ -40,6 +42,18 @@ def run(
         code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@pytest.fixture(autouse=True)
+def _keep_structlog() -> Iterator[None]:
+    """The CLI configures structlog for the process; leave it as the next test expects it."""
+    before = structlog.get_config()
+    configured = structlog.is_configured()
+    yield
+    if configured:
+        structlog.configure(**before)
+    else:
+        structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ SHORT_FLAGS = {
     "-n": "--samples",
     "-V": "--version",
 }
-# Commands whose owners were asked (coord/requests.md) to declare their choices; until then the
-# check reports them as skipped, by name.
+# (command, option) pairs whose owners were asked (coord/requests.md) to declare their choices;
+# the check reports them as skipped, by name, until they do.  Empty: every command does.
 PENDING: dict[tuple[str, str], str] = {}
 
 

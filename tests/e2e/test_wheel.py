@@ -3,15 +3,17 @@ install the wheel into a fresh venv in an empty temporary directory, and run eve
 
 How: ``python -m build --no-isolation`` (the sdist, then the wheel from the sdist, so both are
 complete; build and setuptools come with the dev extras, so no download) in a copy of the
-tracked and untracked-but-not-ignored files; a new venv without
-pip gets the wheel with ``pip --python VENV install --no-deps``; its dependencies come from this
-project's venv through a ``.pth`` line (a fresh full install of numpy, matplotlib, openai ... took
-too long for the suite).  A ``.pth`` entry adds that site-packages to ``sys.path`` but does not run
-its ``.pth`` files, so the editable install of the checkout is NOT active there: ``stopbox`` can
-only come from the wheel.  Every command runs with the temporary directory as working directory
-and a scrubbed environment; an audit hook (``sitecustomize`` of the fresh venv, active in the
-``stopbox`` process only) records every file the harness opens, and the test asserts that none
-lies in the checkout outside its venv's third-party packages, and none in the deleted copy.
+tracked and untracked-but-not-ignored files; a new venv without pip gets the wheel with
+``pip --python VENV install --no-deps``; its dependencies come from this project's venv through
+a ``.pth`` line (a fresh full install of numpy, matplotlib, openai ... took too long for the
+suite), except the sandbox's allowed packages (numpy, pyseccomp), copied in because the worker's
+private root holds only the venv's own.  A ``.pth`` entry adds that site-packages to
+``sys.path`` but does not run its ``.pth`` files, so the editable install of the checkout is NOT
+active there: ``stopbox`` can only come from the wheel.  Every command runs with the temporary
+directory as working directory and a scrubbed environment; an audit hook (``sitecustomize`` of
+the fresh venv, active in the ``stopbox`` process only) records every file the harness opens,
+and the test asserts that none lies in the checkout outside its venv's third-party packages,
+and none in the deleted copy.
 
 Needs the seccomp backend; when it cannot start the test fails if STOPBOX_REQUIRE_BACKENDS names
 seccomp and is skipped with the reason otherwise.
@@ -25,7 +27,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -106,7 +110,16 @@ def _fresh_venv(tmp: Path, wheel: Path) -> Path:
             text=True,
         ).strip()
     )
-    (site / "stopbox-test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    deps = Path(sysconfig.get_paths()["purelib"])
+    (site / "stopbox-test-deps.pth").write_text(f"{deps}\n")
+    # The sandbox's private root holds the venv's own allowed packages only (not a .pth target)
+    from stopbox.harness.sandbox.backends.image.rootfs import PACKAGES
+
+    for entry in PACKAGES:
+        if (deps / entry).is_dir():
+            shutil.copytree(deps / entry, site / entry, symlinks=True)
+        elif (deps / entry).exists():
+            shutil.copy2(deps / entry, site / entry)
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
     return venv
 
@@ -122,7 +135,24 @@ def _seccomp_unavailable(stopbox: Path, env: dict[str, str], cwd: Path) -> str |
     return available_backends().get("seccomp")
 
 
-def test_the_wheel_runs_every_command_outside_the_checkout(tmp_path: Path) -> None:
+@pytest.fixture
+def outside(tmp_path: Path) -> Iterator[Path]:
+    """An empty temporary directory outside the checkout and not under /tmp or /opt: the
+    sandbox's private root mounts its own /tmp and leaves out /opt, so a venv there cannot run
+    jobs (reported to sandbox-kernel); /var/tmp when it exists."""
+    base = Path("/var/tmp")
+    if not base.is_dir() or not os.access(base, os.W_OK):
+        yield tmp_path
+        return
+    path = Path(tempfile.mkdtemp(prefix="stopbox-wheel-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_wheel_runs_every_command_outside_the_checkout(outside: Path) -> None:
+    tmp_path = outside
     start = time.monotonic()
     wheel = _build_wheel(tmp_path)
     assert not (tmp_path / "copy").exists()
