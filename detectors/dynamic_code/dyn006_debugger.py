@@ -81,6 +81,8 @@ class DebuggerEntry(Rule):
 
     def visit_Name(self, node: cst.Name, ctx: ScanContext) -> None:
         value = node.value
+        if value not in _WATCHED:
+            return
         if value in _AS_VALUES and id(node) not in ctx.not_values:
             if value not in ctx.imported and ctx.aliases.get(value, value) == value:
                 ctx.deferred.setdefault("values", []).append((node, ctx.here()))
