@@ -1,0 +1,79 @@
+"""Executors: where trusted units of work run (this machine, or the nodes of a Ray cluster).
+
+``make_executor("local", jobs=4)`` or ``make_executor("ray", address="10.0.0.5:6379")`` gives an
+:class:`Executor`; ``executor.run(fn, units)`` yields one :class:`UnitResult` per unit.  The
+local executor needs nothing; Ray is imported only by :class:`RayExecutor` (``stopbox[ray]``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stopbox.harness.errors import UsageError
+from stopbox.harness.executor._base import (
+    Deduplicator,
+    Executor,
+    ExecutorError,
+    ExecutorUnavailableError,
+    Progress,
+    Unit,
+    UnitResult,
+    call_unit,
+)
+from stopbox.harness.executor.local import LocalExecutor
+
+if TYPE_CHECKING:
+    from stopbox.harness.executor.ray_ import RayExecutor
+
+__all__ = [
+    "EXECUTORS",
+    "Deduplicator",
+    "Executor",
+    "ExecutorError",
+    "ExecutorUnavailableError",
+    "LocalExecutor",
+    "Progress",
+    "RayExecutor",
+    "Unit",
+    "UnitResult",
+    "call_unit",
+    "make_executor",
+]
+
+EXECUTORS = ("local", "ray")
+DEFAULT_RAY_IN_FLIGHT = 64
+
+
+def make_executor(
+    name: str | None,
+    *,
+    jobs: int = 1,
+    ray_address: str | None = None,
+    max_concurrency: int | None = None,
+    processes: bool = True,
+) -> Executor:
+    """The executor the CLI flags name (``--executor``, ``--ray-address``, ``--jobs``,
+    ``--max-concurrency``); bad combinations are a :class:`UsageError` (exit 2)."""
+    name = name or "local"
+    if name not in EXECUTORS:
+        raise UsageError(f"--executor {name!r}: expected one of {', '.join(EXECUTORS)}")
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if max_concurrency is not None and max_concurrency < 1:
+        raise UsageError("--max-concurrency must be at least 1")
+    if name == "local":
+        if ray_address is not None:
+            raise UsageError("--ray-address needs --executor ray")
+        return LocalExecutor(jobs, processes=processes)
+    from stopbox.harness.executor.ray_ import RayExecutor
+
+    in_flight = max_concurrency or max(DEFAULT_RAY_IN_FLIGHT, jobs)
+    return RayExecutor(ray_address, in_flight=in_flight, num_cpus=jobs)
+
+
+def __getattr__(name: str) -> object:  # RayExecutor without importing Ray up front
+    if name == "RayExecutor":
+        from stopbox.harness.executor.ray_ import RayExecutor
+
+        return RayExecutor
+    raise AttributeError(name)

@@ -1,0 +1,332 @@
+"""``--executor ray``: units of work on the nodes of a Ray cluster (extra ``stopbox[ray]``).
+
+What runs where (docs/ray.md has the picture):
+
+* the **driver** (the ``stopbox`` command) makes the units, sends them out, receives their
+  results as data and alone writes the ledger;
+* on **every alive node** one trusted *runner* (a Ray actor pinned to that node, many units at
+  once in threads: LM-bound units mostly wait) runs ``fn(*unit.args)``: broker, LM client, the
+  detectors and, when a unit executes untrusted code, that node's own local sandbox;
+* untrusted code never runs in a runner or the driver, only in the node's sandbox, exactly as
+  with the local executor.
+
+Addresses: without ``address`` a *private* local Ray instance is started (``address="local"``,
+its own temp dir, loopback node address, no dashboard) and shut down on :meth:`close`; stopbox
+never joins a cluster the user did not name, because the API key travels to it.  The key and
+the LM endpoint reach the runners only through the job's runtime env (``env_vars``), never the
+arguments of a unit; the sandbox does not pass the runner's environment on to jobs.
+
+Faults: when a node (or its runner) dies, the units in flight there are sent to the runners
+still alive (Ray's actor failure is noticed by the driver); results are keyed by unit id and the
+first one wins, so nothing is counted twice.  A unit whose function raises is a result with
+``error`` (recorded by the driver), not a crash.  Nodes that join while units are pending get a
+runner too.
+
+Ray is imported only here and only when this executor is made.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stopbox.harness.executor._base import (
+    Executor,
+    ExecutorError,
+    ExecutorUnavailableError,
+    Unit,
+    UnitResult,
+    call_unit,
+)
+
+__all__ = ["RayExecutor", "import_ray", "FORWARDED_ENV", "INSTALL_HINT"]
+
+INSTALL_HINT = "pip install 'stopbox[ray]'"
+FORWARDED_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "STOPBOX_REQUIRE_BACKENDS",
+)
+"""Variables of the driver's environment the runners need (LM endpoint and key).  They travel
+in the job's runtime env to the trusted runners only."""
+
+MAX_TRIES = 3
+"""A unit whose node died under it this many times stops the run (the cluster is failing)."""
+REFRESH_S = 2.0
+NODE_WAIT_S = 30.0
+"""How long to wait for a node to (re)appear when every runner is gone before giving up."""
+
+
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Set to ``0`` before Ray is imported, Ray takes 127.0.0.1 as this node's address (as it does on
+macOS) instead of resolving ``127.0.0.1``/``localhost`` to the machine's outward address."""
+
+
+def import_ray(*, loopback: bool = False) -> Any:
+    """``import ray``, or a clear error that names the install command.
+
+    ``loopback``: the cluster is on this machine's loopback (a private instance, or an address
+    such as ``127.0.0.1:6379``): keep every Ray address on 127.0.0.1."""
+    if loopback:
+        os.environ[LOOPBACK_ENV] = "0"
+    try:
+        import ray
+        import ray.exceptions
+        import ray.util.scheduling_strategies
+    except ImportError as exc:
+        raise ExecutorUnavailableError(
+            f"--executor ray needs Ray, which is not installed: {INSTALL_HINT} "
+            f"(or pip install 'ray>=2.9'); --executor local needs nothing ({exc})"
+        ) from None
+    return ray
+
+
+class _Runner:
+    """The trusted runner on one node: runs units in threads (``max_concurrency``)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def run(self, fn: Callable[..., Any], unit: Unit) -> UnitResult:
+        return call_unit(fn, unit, self.label)
+
+    def ping(self) -> str:
+        return self.label
+
+
+@dataclass(slots=True)
+class _Slot:
+    node_id: str
+    label: str
+    handle: Any
+    load: int = 0
+    alive: bool = True
+
+
+def _node_label(node: Mapping[str, Any]) -> str:
+    return f"{node.get('NodeManagerAddress', '?')}/{str(node.get('NodeID', ''))[:8]}"
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.removeprefix("ray://").rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class RayExecutor(Executor):
+    """Units on the alive nodes of a Ray cluster; ``in_flight`` units at most at once."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        in_flight: int = 64,
+        num_cpus: int = 1,
+        object_store_memory: int = 200_000_000,
+        forward_env: Sequence[str] = FORWARDED_ENV,
+        env: Mapping[str, str] | None = None,
+        ray_module: Any = None,
+    ) -> None:
+        """``ray_module``: a stand-in for the ``ray`` module (unit tests of the fault handling)."""
+        super().__init__()
+        if in_flight < 1:
+            raise ValueError("in_flight must be at least 1")
+        if address is not None and not address.strip():
+            raise ExecutorUnavailableError("--ray-address: empty address")
+        self.loopback = address is None or _is_loopback(address)
+        self.ray = ray_module or import_ray(loopback=self.loopback)
+        self.address = address
+        self.in_flight = in_flight
+        source = os.environ if env is None else env
+        self.env_vars = {k: source[k] for k in forward_env if source.get(k)}
+        self._temp_dir: str | None = None
+        self._slots: dict[str, _Slot] = {}
+        self._gone: set[str] = set()
+        self._last_refresh = 0.0
+        self._connect(num_cpus, object_store_memory)
+
+    # -- connection -----------------------------------------------------------------------------
+
+    def _connect(self, num_cpus: int, object_store_memory: int) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            raise ExecutorError("Ray is already initialised in this process; stopbox needs its own")
+        runtime_env = {"env_vars": dict(self.env_vars)} if self.env_vars else None
+        common: dict[str, Any] = {
+            "runtime_env": runtime_env,
+            "namespace": f"stopbox-{os.getpid()}",
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
+        try:
+            if self.address is None:
+                # A private instance: never RAY_ADDRESS or the last `ray start` cluster.
+                self._temp_dir = tempfile.mkdtemp(prefix="stopbox-ray-")
+                ray.init(
+                    address="local",
+                    num_cpus=num_cpus,
+                    object_store_memory=object_store_memory,
+                    include_dashboard=False,
+                    _temp_dir=self._temp_dir,
+                    **common,
+                )
+            else:
+                ray.init(address=self.address, **common)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            self._cleanup_temp()
+            where = self.address or "a private local instance"
+            raise ExecutorUnavailableError(f"Ray: cannot connect to {where}: {exc}") from None
+        if self.loopback:
+            outward = sorted(
+                str(n.get("NodeManagerAddress"))
+                for n in ray.nodes()
+                if n.get("Alive") and not str(n.get("NodeManagerAddress", "")).startswith("127.")
+            )
+            if outward:  # fail closed: a loopback cluster must not advertise another address
+                self.close()
+                raise ExecutorUnavailableError(
+                    f"Ray advertises {', '.join(outward)} for a loopback cluster; start the nodes "
+                    "with --node-ip-address 127.0.0.1 (and Ray imported with "
+                    f"{LOOPBACK_ENV}=0)"
+                )
+
+    def describe(self) -> str:
+        where = self.address or "private local instance"
+        alive = [s.label for s in self._slots.values() if s.alive]
+        nodes = f", nodes {', '.join(alive)}" if alive else ""
+        return f"ray ({where}, {self.in_flight} units in flight{nodes})"
+
+    @property
+    def parallelism(self) -> int:
+        return self.in_flight
+
+    # -- runners --------------------------------------------------------------------------------
+
+    def _refresh(self, *, force: bool = False) -> None:
+        """A runner on every alive node that has none; forget runners of dead nodes."""
+        now = time.monotonic()
+        if not force and now - self._last_refresh < REFRESH_S:
+            return
+        self._last_refresh = now
+        ray = self.ray
+        affinity = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy
+        alive = {str(n["NodeID"]): n for n in ray.nodes() if n.get("Alive")}
+        for node_id, slot in self._slots.items():
+            if node_id not in alive:
+                slot.alive = False
+        runner = ray.remote(_Runner)
+        for node_id, node in alive.items():
+            if node_id in self._slots or node_id in self._gone:
+                continue
+            label = _node_label(node)
+            handle = runner.options(
+                num_cpus=0,
+                max_concurrency=self.in_flight,
+                max_restarts=0,
+                scheduling_strategy=affinity(node_id, soft=False),
+            ).remote(label)
+            self._slots[node_id] = _Slot(node_id, label, handle)
+
+    def _pick(self) -> _Slot | None:
+        alive = [s for s in self._slots.values() if s.alive]
+        return min(alive, key=lambda s: (s.load, s.label)) if alive else None
+
+    def _lost(self, slot: _Slot) -> None:
+        if slot.alive:
+            slot.alive = False
+            self._gone.add(slot.node_id)
+            try:
+                self.ray.kill(slot.handle, no_restart=True)
+            except Exception:  # the runner is already gone with its node
+                pass
+
+    # -- running --------------------------------------------------------------------------------
+
+    def _run(self, fn: Callable[..., Any], units: Sequence[Unit]) -> Iterator[UnitResult]:
+        ray = self.ray
+        RayError, RayTaskError = ray.exceptions.RayError, ray.exceptions.RayTaskError  # noqa: N806
+
+        queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
+        inflight: dict[Any, tuple[Unit, int, _Slot]] = {}
+        self._refresh(force=True)
+        waited_since: float | None = None
+        while queue or inflight:
+            while queue and len(inflight) < self.in_flight:
+                slot = self._pick()
+                if slot is None:
+                    break
+                unit, tries = queue.popleft()
+                inflight[slot.handle.run.remote(fn, unit)] = (unit, tries, slot)
+                slot.load += 1
+            self.progress.in_flight = len(inflight)
+            if not inflight:
+                # every runner is gone: wait for a node to (re)join, then give up
+                waited_since = waited_since or time.monotonic()
+                if time.monotonic() - waited_since > NODE_WAIT_S:
+                    raise ExecutorError(
+                        f"Ray: no alive node to run {len(queue)} remaining units "
+                        f"(address {self.address or 'private'}); finished units are kept, "
+                        "resume to run the rest"
+                    )
+                time.sleep(0.5)
+                self._gone.clear()  # a node that came back may run units again
+                self._refresh(force=True)
+                continue
+            waited_since = None
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=REFRESH_S)
+            self._refresh()
+            for ref in ready:
+                unit, tries, slot = inflight.pop(ref)
+                slot.load -= 1
+                try:
+                    result = ray.get(ref)
+                except RayTaskError as exc:  # the runner itself raised (e.g. unpicklable result)
+                    yield UnitResult(unit.id, None, f"{type(exc).__name__}: {exc}", slot.label)
+                    continue
+                except RayError as exc:  # the node or its runner died (RayActorError and kin)
+                    self._lost(slot)
+                    if tries >= MAX_TRIES:
+                        raise ExecutorError(
+                            f"Ray: unit {unit.id} lost its node {tries} times ({exc}); "
+                            "finished units are kept, resume to run the rest"
+                        ) from None
+                    queue.append((unit, tries + 1))
+                    continue
+                yield replace(result, tries=tries)
+        self.progress.in_flight = 0
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def _cleanup_temp(self) -> None:
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+
+    def close(self) -> None:
+        """Drop the runners and disconnect; a private instance is stopped and its files removed."""
+        ray = self.ray
+        if ray.is_initialized():
+            for slot in self._slots.values():
+                if slot.alive:
+                    try:
+                        ray.kill(slot.handle, no_restart=True)
+                    except Exception:  # its node is gone already
+                        pass
+            self._slots.clear()
+            ray.shutdown()
+        self._cleanup_temp()
+
+
+def per_node_in_flight(total: int, nodes: int) -> int:
+    """Units in flight per node when ``total`` are spread over ``nodes`` (for docs and bench)."""
+    return max(1, math.ceil(total / max(1, nodes)))
