@@ -74,8 +74,10 @@ macOS) instead of resolving ``127.0.0.1``/``localhost`` to the machine's outward
 def import_ray(*, loopback: bool = False) -> Any:
     """``import ray``, or a clear error that names the install command.
 
-    ``loopback``: the cluster is on this machine's loopback (a private instance, or an address
-    such as ``127.0.0.1:6379``): keep every Ray address on 127.0.0.1."""
+    ``loopback``: a private single-node instance: keep every Ray address on 127.0.0.1 (Ray then
+    also binds its servers to 127.0.0.1 and refuses to add nodes, which a private instance never
+    has).  A multi-node cluster on one machine needs its own network namespace instead
+    (:mod:`stopbox.harness.executor.cluster`)."""
     if loopback:
         os.environ[LOOPBACK_ENV] = "0"
     try:
@@ -144,7 +146,7 @@ class RayExecutor(Executor):
         if address is not None and not address.strip():
             raise ExecutorUnavailableError("--ray-address: empty address")
         self.loopback = address is None or _is_loopback(address)
-        self.ray = ray_module or import_ray(loopback=self.loopback)
+        self.ray = ray_module or import_ray(loopback=address is None)
         self.address = address
         self.in_flight = in_flight
         source = os.environ if env is None else env
