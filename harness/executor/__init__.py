@@ -7,7 +7,9 @@ local executor needs nothing; Ray is imported only by :class:`RayExecutor` (``st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from stopbox.harness.errors import UsageError
 from stopbox.harness.executor._base import (
@@ -38,7 +40,10 @@ __all__ = [
     "UnitResult",
     "call_unit",
     "make_executor",
+    "write_executor_summary",
 ]
+
+EXECUTOR_FILE = "executor.json"
 
 EXECUTORS = ("local", "ray")
 DEFAULT_RAY_IN_FLIGHT = 64
@@ -69,6 +74,16 @@ def make_executor(
 
     in_flight = max_concurrency or max(DEFAULT_RAY_IN_FLIGHT, jobs)
     return RayExecutor(ray_address, in_flight=in_flight, num_cpus=jobs)
+
+
+def write_executor_summary(executor: Executor, out_dir: Path, console: Any = None) -> Path:
+    """Write where the units ran (``executor.json`` in ``out_dir``); print one line to
+    ``console`` (a rich Console) for executors that spread units over processes or nodes."""
+    path = Path(out_dir) / EXECUTOR_FILE
+    path.write_text(json.dumps(executor.summary(), indent=2) + "\n", encoding="utf-8")
+    if console is not None and executor.parallelism > 1:
+        console.print(f"executor: {executor.describe()}: {executor.progress.describe()}")
+    return path
 
 
 def __getattr__(name: str) -> object:  # RayExecutor without importing Ray up front

@@ -126,6 +126,8 @@ class Progress:
     done: int = 0
     in_flight: int = 0
     retried: int = 0
+    dropped: int = 0
+    """Second results of a unit already counted (dropped, never recorded twice)."""
     per_node: Counter[str] = field(default_factory=Counter)
 
     def describe(self) -> str:
@@ -165,6 +167,7 @@ class Executor(abc.ABC):
             return
         for result in self._run(fn, units):
             if not dedup.accept(result):
+                self.progress.dropped += 1
                 continue
             self.progress.done += 1
             self.progress.per_node[result.node] += 1
@@ -189,6 +192,24 @@ class Executor(abc.ABC):
                 raise ExecutorError(f"unit {unit.id} failed: {r.error}")
             out.append(r.value)
         return out
+
+    @property
+    def parallelism(self) -> int:
+        """Units this executor runs at once (callers size their units from it)."""
+        return 1
+
+    def summary(self) -> dict[str, Any]:
+        """Where the last :meth:`run` ran its units (written beside a study or run)."""
+        p = self.progress
+        return {
+            "executor": self.name,
+            "describe": self.describe(),
+            "units": p.total,
+            "done": p.done,
+            "retried": p.retried,
+            "dropped": p.dropped,
+            "per_node": dict(sorted(p.per_node.items())),
+        }
 
     def close(self) -> None:  # noqa: B027 - executors without resources need no close
         """Release what the executor started (worker processes, a private Ray instance)."""

@@ -43,6 +43,10 @@ class LocalExecutor(Executor):
         kind = "processes" if self.processes else "threads"
         return "local (inline)" if self.jobs == 1 else f"local ({self.jobs} {kind})"
 
+    @property
+    def parallelism(self) -> int:
+        return self.jobs
+
     def _run(self, fn: Callable[..., Any], units: Sequence[Unit]) -> Iterator[UnitResult]:
         if self.jobs == 1 or len(units) == 1:
             for unit in units:

@@ -67,19 +67,14 @@ NODE_WAIT_S = 30.0
 
 
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-"""Set to ``0`` before Ray is imported, Ray takes 127.0.0.1 as this node's address (as it does on
-macOS) instead of resolving ``127.0.0.1``/``localhost`` to the machine's outward address."""
+"""Set to ``0``, Ray takes 127.0.0.1 as this node's address and binds its servers there (as it
+does on macOS) instead of resolving ``127.0.0.1`` to the machine's outward address; it then
+refuses to add nodes, which a private instance never has.  A multi-node cluster on one machine
+needs its own network namespace instead (:mod:`stopbox.harness.executor.cluster`)."""
 
 
-def import_ray(*, loopback: bool = False) -> Any:
-    """``import ray``, or a clear error that names the install command.
-
-    ``loopback``: a private single-node instance: keep every Ray address on 127.0.0.1 (Ray then
-    also binds its servers to 127.0.0.1 and refuses to add nodes, which a private instance never
-    has).  A multi-node cluster on one machine needs its own network namespace instead
-    (:mod:`stopbox.harness.executor.cluster`)."""
-    if loopback:
-        os.environ[LOOPBACK_ENV] = "0"
+def import_ray() -> Any:
+    """``import ray``, or a clear error that names the install command."""
     try:
         import ray
         import ray.exceptions
@@ -146,12 +141,13 @@ class RayExecutor(Executor):
         if address is not None and not address.strip():
             raise ExecutorUnavailableError("--ray-address: empty address")
         self.loopback = address is None or _is_loopback(address)
-        self.ray = ray_module or import_ray(loopback=address is None)
+        self.ray = ray_module or import_ray()
         self.address = address
         self.in_flight = in_flight
         source = os.environ if env is None else env
         self.env_vars = {k: source[k] for k in forward_env if source.get(k)}
         self._temp_dir: str | None = None
+        self._restore: tuple[str | None, Any] | None = None
         self._slots: dict[str, _Slot] = {}
         self._gone: set[str] = set()
         self._last_refresh = 0.0
@@ -174,6 +170,7 @@ class RayExecutor(Executor):
             if self.address is None:
                 # A private instance: never RAY_ADDRESS or the last `ray start` cluster.
                 self._temp_dir = tempfile.mkdtemp(prefix="stopbox-ray-")
+                self._loopback_only(True)
                 ray.init(
                     address="local",
                     num_cpus=num_cpus,
@@ -185,6 +182,7 @@ class RayExecutor(Executor):
             else:
                 ray.init(address=self.address, **common)
         except (ConnectionError, ValueError, RuntimeError) as exc:
+            self._loopback_only(False)
             self._cleanup_temp()
             where = self.address or "a private local instance"
             raise ExecutorUnavailableError(f"Ray: cannot connect to {where}: {exc}") from None
@@ -309,6 +307,28 @@ class RayExecutor(Executor):
 
     # -- shutdown -------------------------------------------------------------------------------
 
+    def _loopback_only(self, on: bool) -> None:
+        """Keep a private instance on 127.0.0.1 (what Ray does on macOS): the variable for the
+        processes Ray starts, the constant for this process (Ray may be imported already)."""
+        constants = getattr(getattr(self.ray, "_private", None), "ray_constants", None)
+        if on:
+            self._restore = (
+                os.environ.get(LOOPBACK_ENV),
+                getattr(constants, "ENABLE_RAY_CLUSTER", None),
+            )
+            os.environ[LOOPBACK_ENV] = "0"
+            if constants is not None:
+                constants.ENABLE_RAY_CLUSTER = False
+        elif self._restore is not None:
+            env, constant = self._restore
+            if env is None:
+                os.environ.pop(LOOPBACK_ENV, None)
+            else:
+                os.environ[LOOPBACK_ENV] = env
+            if constants is not None and constant is not None:
+                constants.ENABLE_RAY_CLUSTER = constant
+            self._restore = None
+
     def _cleanup_temp(self) -> None:
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
@@ -326,6 +346,7 @@ class RayExecutor(Executor):
                         pass
             self._slots.clear()
             ray.shutdown()
+        self._loopback_only(False)
         self._cleanup_temp()
 
 
