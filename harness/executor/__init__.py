@@ -56,9 +56,23 @@ def make_executor(
     ray_address: str | None = None,
     max_concurrency: int | None = None,
     processes: bool = True,
+    status_file: Path | None = None,
 ) -> Executor:
     """The executor the CLI flags name (``--executor``, ``--ray-address``, ``--jobs``,
-    ``--max-concurrency``); bad combinations are a :class:`UsageError` (exit 2)."""
+    ``--max-concurrency``); bad combinations are a :class:`UsageError` (exit 2).
+    ``status_file``: where to keep the executor's summary up to date (``executor.json``)."""
+    executor = _make(name, jobs, ray_address, max_concurrency, processes)
+    executor.status_file = status_file
+    return executor
+
+
+def _make(
+    name: str | None,
+    jobs: int,
+    ray_address: str | None,
+    max_concurrency: int | None,
+    processes: bool,
+) -> Executor:
     name = name or "local"
     if name not in EXECUTORS:
         raise UsageError(f"--executor {name!r}: expected one of {', '.join(EXECUTORS)}")
@@ -80,7 +94,8 @@ def write_executor_summary(executor: Executor, out_dir: Path, console: Any = Non
     """Write where the units ran (``executor.json`` in ``out_dir``); print one line to
     ``console`` (a rich Console) for executors that spread units over processes or nodes."""
     path = Path(out_dir) / EXECUTOR_FILE
-    path.write_text(json.dumps(executor.summary(), indent=2) + "\n", encoding="utf-8")
+    if executor.status_file != path:
+        path.write_text(json.dumps(executor.summary(), indent=2) + "\n", encoding="utf-8")
     if console is not None and executor.parallelism > 1:
         console.print(f"executor: {executor.describe()}: {executor.progress.describe()}")
     return path

@@ -16,10 +16,13 @@ missing) is an :class:`ExecutorError`.
 from __future__ import annotations
 
 import abc
+import json
+import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -140,9 +143,24 @@ class Executor(abc.ABC):
     """Runs units; see the module docstring.  Use as a context manager (``close`` on exit)."""
 
     name: str = "?"
+    status_file: Path | None = None
+    """When set, :meth:`summary` is kept up to date there while units finish (``executor.json``
+    beside a study: units per node, retried, dropped), so a long run can be watched."""
 
     def __init__(self) -> None:
         self.progress = Progress()
+        self._status_at = 0.0
+
+    def write_status(self, *, force: bool = False) -> None:
+        """Write :meth:`summary` to :attr:`status_file` (atomically; at most 5 times a second)."""
+        path = self.status_file
+        now = time.monotonic()
+        if path is None or not path.parent.is_dir() or (not force and now - self._status_at < 0.2):
+            return
+        self._status_at = now
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.summary(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
 
     @abc.abstractmethod
     def _run(self, fn: Callable[..., Any], units: Sequence[Unit]) -> Iterator[UnitResult]:
@@ -154,7 +172,7 @@ class Executor(abc.ABC):
         units: Iterable[Unit],
         *,
         on_result: Callable[[UnitResult, Progress], None] | None = None,
-    ) -> Iterator[UnitResult]:
+    ) -> Generator[UnitResult, None, None]:
         """``fn(*unit.args)`` for every unit; one result per unit id, in completion order.
 
         ``fn`` must be a module-level function (it is pickled by reference to run elsewhere).
@@ -165,17 +183,21 @@ class Executor(abc.ABC):
         self.progress = Progress(total=len(units))
         if not units:
             return
-        for result in self._run(fn, units):
-            if not dedup.accept(result):
-                self.progress.dropped += 1
-                continue
-            self.progress.done += 1
-            self.progress.per_node[result.node] += 1
-            if result.tries > 1:
-                self.progress.retried += 1
-            if on_result is not None:
-                on_result(result, self.progress)
-            yield result
+        try:
+            for result in self._run(fn, units):
+                if not dedup.accept(result):
+                    self.progress.dropped += 1
+                    continue
+                self.progress.done += 1
+                self.progress.per_node[result.node] += 1
+                if result.tries > 1:
+                    self.progress.retried += 1
+                self.write_status()
+                if on_result is not None:
+                    on_result(result, self.progress)
+                yield result
+        finally:
+            self.write_status(force=True)
         if not dedup.complete:
             raise ExecutorError(
                 f"{self.name} executor finished without results for units {dedup.missing()[:5]}"

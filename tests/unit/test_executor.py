@@ -248,3 +248,15 @@ def test_api_key_travels_in_the_runtime_env_only() -> None:
         "env_vars": {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://127.0.0.1:1"}
     }
     assert all("sk-test" not in repr(u.args) for u in UNITS[:2]) and len(results) == 2
+
+
+def test_status_file_follows_the_units(tmp_path: Any) -> None:
+    status = tmp_path / "executor.json"
+    executor = make_executor("local", jobs=2, processes=False, status_file=status)
+    results = list(executor.run(digest_unit, UNITS))
+    import json
+
+    summary = json.loads(status.read_text())
+    assert summary["executor"] == "local"
+    assert (summary["units"], summary["done"], summary["retried"]) == (len(UNITS), len(UNITS), 0)
+    assert sum(summary["per_node"].values()) == len(results) == len(UNITS)
