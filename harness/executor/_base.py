@@ -132,6 +132,7 @@ class Progress:
     dropped: int = 0
     """Second results of a unit already counted (dropped, never recorded twice)."""
     per_node: Counter[str] = field(default_factory=Counter)
+    in_flight_per_node: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         nodes = ", ".join(f"{n} {c}" for n, c in sorted(self.per_node.items()))
@@ -231,6 +232,7 @@ class Executor(abc.ABC):
             "retried": p.retried,
             "dropped": p.dropped,
             "per_node": dict(sorted(p.per_node.items())),
+            "in_flight_per_node": dict(sorted(p.in_flight_per_node.items())),
         }
 
     def close(self) -> None:  # noqa: B027 - executors without resources need no close

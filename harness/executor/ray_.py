@@ -62,6 +62,8 @@ in the job's runtime env to the trusted runners only."""
 MAX_TRIES = 3
 """A unit whose node died under it this many times stops the run (the cluster is failing)."""
 REFRESH_S = 2.0
+START_WAIT_S = 300.0
+"""How long runners may take to start (a new worker process importing stopbox) before giving up."""
 NODE_WAIT_S = 30.0
 """How long to wait for a node to (re)appear when every runner is gone before giving up."""
 
@@ -107,6 +109,8 @@ class _Slot:
     handle: Any
     load: int = 0
     alive: bool = True
+    ping: Any = None
+    """The pending ping of a runner still starting (None once it answered)."""
 
 
 def _node_label(node: Mapping[str, Any]) -> str:
@@ -213,7 +217,11 @@ class RayExecutor(Executor):
     # -- runners --------------------------------------------------------------------------------
 
     def _refresh(self, *, force: bool = False) -> None:
-        """A runner on every alive node that has none; forget runners of dead nodes."""
+        """A runner on every alive node that has none; forget runners of dead nodes.
+
+        A new runner takes units only once it has answered a ping (its process is up and has
+        imported stopbox), so a node that is slow to start does not sit on units others could
+        run."""
         now = time.monotonic()
         if not force and now - self._last_refresh < REFRESH_S:
             return
@@ -226,7 +234,7 @@ class RayExecutor(Executor):
                 slot.alive = False
         runner = ray.remote(_Runner)
         for node_id, node in alive.items():
-            if node_id in self._slots or node_id in self._gone:
+            if node_id in self._gone or (node_id in self._slots and self._slots[node_id].alive):
                 continue
             label = _node_label(node)
             handle = runner.options(
@@ -235,11 +243,30 @@ class RayExecutor(Executor):
                 max_restarts=0,
                 scheduling_strategy=affinity(node_id, soft=False),
             ).remote(label)
-            self._slots[node_id] = _Slot(node_id, label, handle)
+            slot = _Slot(node_id, label, handle)
+            slot.ping = handle.ping.remote()
+            self._slots[node_id] = slot
 
     def _pick(self) -> _Slot | None:
-        alive = [s for s in self._slots.values() if s.alive]
-        return min(alive, key=lambda s: (s.load, s.label)) if alive else None
+        ready = [s for s in self._slots.values() if s.alive and s.ping is None]
+        return min(ready, key=lambda s: (s.load, s.label)) if ready else None
+
+    def _starting(self) -> dict[Any, _Slot]:
+        return {s.ping: s for s in self._slots.values() if s.alive and s.ping is not None}
+
+    def _take_started(self, wait: Callable[..., Any], error: type[Exception]) -> None:
+        """Runners that answered their ping take units from now on (never blocks)."""
+        starting = self._starting()
+        if not starting:
+            return
+        ready, _ = wait(list(starting), num_returns=len(starting), timeout=0)
+        for ref in ready:
+            slot = starting[ref]
+            try:
+                self.ray.get(ref)
+                slot.ping = None
+            except error:
+                self._lost(slot)
 
     def _lost(self, slot: _Slot) -> None:
         if slot.alive:
@@ -259,8 +286,10 @@ class RayExecutor(Executor):
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         inflight: dict[Any, tuple[Unit, int, _Slot]] = {}
         self._refresh(force=True)
-        waited_since: float | None = None
+        idle_since: float | None = None
+        starting_since: float | None = None
         while queue or inflight:
+            self._take_started(ray.wait, RayError)
             while queue and len(inflight) < self.in_flight:
                 slot = self._pick()
                 if slot is None:
@@ -269,10 +298,15 @@ class RayExecutor(Executor):
                 inflight[slot.handle.run.remote(fn, unit)] = (unit, tries, slot)
                 slot.load += 1
             self.progress.in_flight = len(inflight)
-            if not inflight:
+            self.progress.in_flight_per_node = {
+                s.label: s.load for s in self._slots.values() if s.alive and s.load
+            }
+            self.write_status()
+            starting = self._starting()
+            if not inflight and not starting:
                 # every runner is gone: wait for a node to (re)join, then give up
-                waited_since = waited_since or time.monotonic()
-                if time.monotonic() - waited_since > NODE_WAIT_S:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > NODE_WAIT_S:
                     raise ExecutorError(
                         f"Ray: no alive node to run {len(queue)} remaining units "
                         f"(address {self.address or 'private'}); finished units are kept, "
@@ -282,10 +316,28 @@ class RayExecutor(Executor):
                 self._gone.clear()  # a node that came back may run units again
                 self._refresh(force=True)
                 continue
-            waited_since = None
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=REFRESH_S)
-            self._refresh()
+            idle_since = None
+            if inflight:
+                starting_since = None
+            else:
+                starting_since = starting_since or time.monotonic()
+            if starting_since is not None and time.monotonic() - starting_since > START_WAIT_S:
+                raise ExecutorError(
+                    f"Ray: no runner started within {START_WAIT_S:.0f} s on "
+                    f"{', '.join(s.label for s in starting.values())}; is stopbox installed "
+                    "on every node (python -m stopbox.harness.executor.testing)?"
+                )
+            waiting = [*inflight, *starting]
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=REFRESH_S)
             for ref in ready:
+                if ref in starting:
+                    slot = starting[ref]
+                    try:
+                        ray.get(ref)
+                        slot.ping = None  # up: it takes units from now on
+                    except RayError:
+                        self._lost(slot)
+                    continue
                 unit, tries, slot = inflight.pop(ref)
                 slot.load -= 1
                 try:
@@ -303,7 +355,9 @@ class RayExecutor(Executor):
                     queue.append((unit, tries + 1))
                     continue
                 yield replace(result, tries=tries)
+            self._refresh()
         self.progress.in_flight = 0
+        self.progress.in_flight_per_node = {}
 
     # -- shutdown -------------------------------------------------------------------------------
 

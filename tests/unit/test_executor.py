@@ -186,7 +186,13 @@ class FakeRay:
                             fake.alive[node] = False
                         return ref
 
-                return types.SimpleNamespace(run=Method(), node=node)
+                class Ping:
+                    def remote(self) -> int:
+                        ref = next(fake.counter)
+                        fake.refs[ref] = (node, runner.ping)
+                        return ref
+
+                return types.SimpleNamespace(run=Method(), ping=Ping(), node=node)
 
         return types.SimpleNamespace(options=lambda **kw: Options(kw["scheduling_strategy"]))
 
