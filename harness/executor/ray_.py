@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections import deque
@@ -122,6 +123,28 @@ def _is_loopback(address: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+CONNECT_TIMEOUT_S = 10.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast when nothing answers at ``address`` (``ray.init`` would retry for minutes)."""
+    if address.startswith("ray://") or address == "auto":
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ExecutorUnavailableError(
+            f"--ray-address {address!r}: expected HOST:PORT (the head's GCS port, e.g. "
+            "10.0.0.5:6379) or ray://HOST:PORT"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ExecutorUnavailableError(
+            f"--ray-address {address}: no Ray head answers there ({exc}); start one with "
+            f"`ray start --head --port {port}` or check the address"
+        ) from None
+
+
 class RayExecutor(Executor):
     """Units on the alive nodes of a Ray cluster; ``in_flight`` units at most at once."""
 
@@ -145,6 +168,7 @@ class RayExecutor(Executor):
         if address is not None and not address.strip():
             raise ExecutorUnavailableError("--ray-address: empty address")
         self.loopback = address is None or _is_loopback(address)
+        self._probe_address = ray_module is None  # a stand-in module has no address to reach
         self.ray = ray_module or import_ray()
         self.address = address
         self.in_flight = in_flight
@@ -184,6 +208,8 @@ class RayExecutor(Executor):
                     **common,
                 )
             else:
+                if self._probe_address:
+                    _check_reachable(self.address)
                 ray.init(address=self.address, **common)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             self._loopback_only(False)

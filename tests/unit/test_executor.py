@@ -266,3 +266,17 @@ def test_status_file_follows_the_units(tmp_path: Any) -> None:
     assert summary["executor"] == "local"
     assert (summary["units"], summary["done"], summary["retried"]) == (len(UNITS), len(UNITS), 0)
     assert sum(summary["per_node"].values()) == len(results) == len(UNITS)
+
+
+def test_an_address_where_nothing_answers_fails_fast() -> None:
+    import socket
+
+    from stopbox.harness.executor.ray_ import _check_reachable
+
+    with socket.socket() as sock:  # a free port on loopback, closed again: nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ExecutorUnavailableError, match="no Ray head answers there"):
+        _check_reachable(f"127.0.0.1:{port}")
+    with pytest.raises(ExecutorUnavailableError, match="expected HOST:PORT"):
+        _check_reachable("headnode")
