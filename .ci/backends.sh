@@ -105,7 +105,7 @@ fi
 runtime_known || fail "dockerd runs but does not list the runsc runtime (check /etc/docker/daemon.json)"
 
 # 4. image ---------------------------------------------------------------------------------------
-"$PY" -m stopbox.harness.sandbox.image.docker_image --tag "$IMAGE" | sed 's/^/backends: /' \
+"$PY" -m stopbox.harness.sandbox.backends.image.docker_image --tag "$IMAGE" | sed 's/^/backends: /' \
   || fail "building $IMAGE"
 
 # 5. checks ----------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""Auditing files: discovery, cached and parallel scanning, optional sandbox execution, summary.
+"""Auditing files: discovery, cached and parallel scanning, summary.
 
 ``stopbox audit`` is a thin CLI over :func:`audit_paths`; bench/audit.py calls it in-process.
+Nothing here runs the audited code: ``--execute`` lives in the command layer
+(harness/commands/_execute.py), which attaches sandbox results to these reports.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import tokenize
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,6 @@ __all__ = [
     "FileReport",
     "discover",
     "audit_paths",
-    "execute_reports",
     "summarise",
     "cross_check",
     "failing",
@@ -54,6 +55,8 @@ class FileReport:
     """The :class:`~harness.sandbox.ExecResult` of running the file (``--execute``), else None."""
     lines: int = 0
     baselined: int = 0
+    probe: dict[str, Any] | None = None
+    """With ``--execute``: how the file was driven (entry, task, status, utility calls ...)."""
 
     @property
     def all_findings(self) -> tuple[Finding, ...]:
@@ -64,6 +67,7 @@ class FileReport:
         if execute:
             out["result"] = self.result.to_json() if self.result is not None else None
             out["runtime_findings"] = [f.to_json() for f in self.runtime]
+            out["probe"] = self.probe
         return out
 
 
@@ -125,9 +129,56 @@ def _read_source(path: Path) -> tuple[str | None, str]:
         return None, f"cannot be decoded as Python source ({exc}); it must not run"
 
 
-def _scan_one(item: tuple[str, str, Any]) -> list[Finding]:
-    source, path, policy = item
-    return scan(source, path, policy)
+_WORKER_POLICY: Any = None
+"""The policy of the scanning worker processes (set once per worker by :func:`_init_worker`)."""
+
+
+def _init_worker(policy: Any) -> None:
+    global _WORKER_POLICY
+    _WORKER_POLICY = policy
+
+
+def _scan_one(item: tuple[str, str]) -> list[Finding]:
+    path, source = item
+    return scan(source, path, _WORKER_POLICY)
+
+
+def default_jobs() -> int:
+    """Scanning processes: the CPUs this process may run on (at most 8)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _chunksize(files: int, workers: int) -> int:
+    """Several chunks per worker (load balance) but few enough that IPC stays negligible."""
+    return max(1, min(16, files // (workers * 4)))
+
+
+def _scan_parallel(
+    misses: list[tuple[str, str]],
+    policy: Any,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[list[Finding]]:
+    """Scan in ``workers`` forked processes; results in the order of ``misses``.
+
+    Largest files go first (a big file started last would leave the other workers idle); the
+    results are put back in input order, so the output never depends on scheduling."""
+    order = sorted(range(len(misses)), key=lambda i: len(misses[i][1]), reverse=True)
+    results: list[list[Finding]] = [[] for _ in misses]
+    context = get_context("fork")  # workers inherit the imported rules: no start-up per worker
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(policy,)) as pool:  # fmt: skip
+        chunk = _chunksize(len(misses), workers)
+        found_iter = pool.map(_scan_one, [misses[i] for i in order], chunksize=chunk)
+        for done, (i, found) in enumerate(zip(order, found_iter, strict=True), start=1):
+            results[i] = found
+            if progress is not None:
+                progress(done, len(misses))
+    return results
 
 
 def audit_paths(
@@ -160,19 +211,13 @@ def audit_paths(
             reports[shown] = FileReport(shown, hit, lines=source.count("\n") + 1)
         else:
             misses.append((shown, source))
-    workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
+    workers = jobs if jobs is not None else default_jobs()
     if misses:
         from stopbox.detectors._registry import static_rules
 
         static_rules()  # import libcst and the rules once, before any fork
     if workers > 1 and len(misses) >= _PARALLEL_MIN_FILES:
-        misses.sort(key=lambda item: len(item[1]), reverse=True)  # largest first: balanced
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            results = []
-            for found in pool.map(_scan_one, [(s, p, policy) for p, s in misses]):
-                results.append(found)
-                if progress is not None:
-                    progress(len(results), len(misses))
+        results = _scan_parallel(misses, policy, workers, progress)
         for (shown, source), found in zip(misses, results, strict=True):
             CACHE.remember(cache_key(source, salt), tuple(found))
             reports[shown] = FileReport(shown, tuple(found), lines=source.count("\n") + 1)
@@ -184,26 +229,6 @@ def audit_paths(
                 progress(done, len(misses))
     ordered = [reports[_display(f)] for f in files if _display(f) in reports]
     return ordered, sources
-
-
-def execute_reports(
-    reports: list[FileReport], sources: dict[str, str], policy: Any, backend: str
-) -> list[FileReport]:
-    """Run each file as a script in the sandbox; attach its result and runtime findings."""
-    from stopbox.detectors.runtime import runtime_findings
-    from stopbox.harness.sandbox import started
-
-    out: list[FileReport] = []
-    with started(backend, policy) as sandbox:
-        for report in reports:
-            source = sources.get(report.path)
-            if source is None:  # undecodable: never run
-                out.append(report)
-                continue
-            result = sandbox.exec(source, filename=Path(report.path).name)
-            runtime = tuple(runtime_findings(result, report.path))
-            out.append(replace(report, result=result, runtime=runtime))
-    return out
 
 
 def failing(files: Sequence[FileReport], fail_on: str) -> int:

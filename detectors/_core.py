@@ -11,6 +11,7 @@ import ast
 import hashlib
 import re
 import threading
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -78,6 +79,8 @@ class _CombinedPass:
 
     def on_visit(self, node: cst.CSTNode) -> None:
         ctx = self.ctx
+        if ctx.flow is not None:
+            ctx.flow.enter(node, (ctx.stmt_path, ".".join(ctx.scope)))
         path = self.paths.get(id(node))
         if path is not None:
             self.path_stack.append(path)
@@ -104,9 +107,12 @@ class _CombinedPass:
                 handler(node, self.ctx)
         if kind in ("FunctionDef", "ClassDef") and self.ctx.scope:
             self.ctx.scope.pop()
+            self.ctx.scope_kinds.pop()
         if id(node) in self.paths and self.path_stack:
             self.path_stack.pop()
             self.ctx.stmt_path = self.path_stack[-1] if self.path_stack else ()
+        if self.ctx.flow is not None:
+            self.ctx.flow.leave(node)
 
 
 # -- name and taint tracking (runs before the rules' handlers for the same node) -------------
@@ -137,6 +143,15 @@ def _track_import_from(node: cst.ImportFrom, ctx: ScanContext) -> None:
 
 def _track_assign(node: cst.Assign, ctx: ScanContext) -> None:
     target_names = [t.target.value for t in node.targets if isinstance(t.target, cst.Name)]
+    single = len(node.targets) == 1
+    for t in node.targets:
+        _mark_mutated(t.target, ctx)
+        for name in _target_names(t.target):
+            ctx.bind(name, node.value if single and isinstance(t.target, cst.Name) else None)
+    root = _module_root(node.value, ctx)
+    if root is not None:
+        for name in target_names:
+            ctx.module_derived[name] = root
     resolved = (
         ctx.qualname(node.value) if isinstance(node.value, cst.Name | cst.Attribute) else None
     )
@@ -151,19 +166,108 @@ def _track_assign(node: cst.Assign, ctx: ScanContext) -> None:
 
 
 def _track_for(node: cst.For | cst.CompFor, ctx: ScanContext) -> None:
+    for name in _target_names(node.target):
+        ctx.bind(name)
+    if isinstance(node.target, cst.Name):
+        ctx.for_iters.setdefault(node.target.value, []).append(node.iter)
     if ctx.is_tainted(node.iter):
         ctx.taint_targets(node.target)
 
 
 def _track_def(node: cst.FunctionDef, ctx: ScanContext) -> None:
+    ctx.bind(node.name.value)
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine):
+        stmt = body[0].body[0] if len(body[0].body) == 1 else None
+        if isinstance(stmt, cst.Return) and stmt.value is not None:
+            ctx.const_returns[node.name.value] = stmt.value
     ctx.scope.append(node.name.value)
+    ctx.scope_kinds.append("function")
     for param in (*node.params.params, *node.params.posonly_params, *node.params.kwonly_params):
         if param.name.value in CANDIDATE_PARAMS:
             ctx.tainted.add(param.name.value)
 
 
+def _track_params(node: cst.Parameters, ctx: ScanContext) -> None:
+    for param in (*node.params, *node.posonly_params, *node.kwonly_params):
+        ctx.bind(param.name.value)
+    for star in (node.star_arg, node.star_kwarg):
+        if isinstance(star, cst.Param):
+            ctx.bind(star.name.value)
+
+
 def _track_class(node: cst.ClassDef, ctx: ScanContext) -> None:
+    ctx.bind(node.name.value)
     ctx.scope.append(node.name.value)
+    ctx.scope_kinds.append("class")
+
+
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "add", "clear",
+     "remove", "discard", "__setitem__", "__delitem__", "__iadd__", "sort", "reverse"}
+)  # fmt: skip
+
+
+def _track_call(node: cst.Call, ctx: ScanContext) -> None:
+    func = node.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        if func.attr.value in _MUTATORS:
+            ctx.mutated.add(func.value.value)
+    for arg in node.args:
+        if not arg.star and isinstance(arg.value, cst.Name):
+            ctx.mutated.add(arg.value.value)
+
+
+def _mark_mutated(target: cst.BaseExpression, ctx: ScanContext) -> None:
+    if isinstance(target, cst.Subscript | cst.Attribute):
+        root = target.value
+        while isinstance(root, cst.Subscript | cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name):
+            ctx.mutated.add(root.value)
+    elif isinstance(target, cst.Tuple | cst.List):
+        for el in target.elements:
+            _mark_mutated(el.value, ctx)
+
+
+def _track_target(node: cst.AugAssign | cst.AnnAssign | cst.NamedExpr, ctx: ScanContext) -> None:
+    value = getattr(node, "value", None)
+    plain = isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name)
+    _mark_mutated(node.target, ctx)
+    for name in _target_names(node.target):
+        ctx.bind(name, value if plain else None)
+
+
+def _track_asname(node: cst.AsName, ctx: ScanContext) -> None:
+    for name in _target_names(node.name):
+        ctx.bind(name)
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        out: list[str] = []
+        for el in target.elements:
+            out.extend(_target_names(el.value))
+        return out
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _module_root(expr: cst.BaseExpression, ctx: ScanContext) -> str | None:
+    """The imported name an attribute/call/subscript chain is rooted in (``random.Random()``
+    -> ``random.Random``), through names already assigned from one; None otherwise."""
+    node = expr
+    while isinstance(node, cst.Attribute | cst.Call | cst.Subscript):
+        node = node.func if isinstance(node, cst.Call) else node.value
+    if isinstance(node, cst.Name):
+        if node.value in ctx.module_derived:
+            return ctx.module_derived[node.value]
+        if node.value in ctx.imported:
+            return ctx.aliases.get(node.value, node.value)
+    return None
 
 
 _TRACK: dict[str, Handler] = {
@@ -174,6 +278,12 @@ _TRACK: dict[str, Handler] = {
     "CompFor": _track_for,
     "FunctionDef": _track_def,
     "ClassDef": _track_class,
+    "Parameters": _track_params,
+    "Call": _track_call,
+    "AugAssign": _track_target,
+    "AnnAssign": _track_target,
+    "NamedExpr": _track_target,
+    "AsName": _track_asname,
 }
 
 
@@ -231,18 +341,30 @@ def _parse_without_validation(source: str) -> cst.Module:
             cst.CSTNode.__post_init__ = original  # type: ignore[method-assign]
 
 
-def run_rules(source: str, rules: Sequence[Rule], allowed_imports: frozenset[str]) -> list[Finding]:
+def run_rules(
+    source: str,
+    rules: Sequence[Rule],
+    allowed_imports: frozenset[str],
+    surface_policy: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+) -> list[Finding]:
     """Parse once, run every rule in one pass, return positioned, fingerprinted findings.
 
     Raises SyntaxError, libcst.ParserSyntaxError, TooComplexError, RecursionError, MemoryError or
     ValueError for the caller to turn into a finding.  The stdlib ``ast`` parses first: it is
     cheap, guards libcst against pathological input, and gives statement lines for positions.
     """
+    if not source.isascii():
+        source = nfkc_identifiers(source)
     tree = ast.parse(source)
     if _depth(tree) > MAX_DEPTH:
         raise TooComplexError(f"syntax nested deeper than {MAX_DEPTH} levels")
     module = _parse_without_validation(source)
-    ctx = ScanContext(source=source, allowed_imports=allowed_imports, module=module)
+    ctx = ScanContext(
+        source=source,
+        allowed_imports=allowed_imports,
+        module=module,
+        surface_policy=surface_policy,
+    )
     visit, leave = _tables(rules)
     run = _CombinedPass(ctx, visit, leave, module)
     walk(module, run.on_visit, run.on_leave, full=COMMENT_HINT.search(source) is not None)
@@ -252,6 +374,33 @@ def run_rules(source: str, rules: Sequence[Rule], allowed_imports: frozenset[str
         return []
     positions = finding_positions(module, tree, ctx.raw)
     return _finalise(ctx, positions)
+
+
+def nfkc_identifiers(source: str) -> str:
+    """``source`` with every identifier NFKC-normalised, as Python itself reads it (fullwidth
+    ``ｅｘｅｃ`` is ``exec``); strings and comments are left alone.  Only called for non-ASCII
+    sources; a source the tokenizer rejects is returned unchanged (the parse reports it)."""
+    import io
+    import tokenize
+
+    edits: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.NAME and not tok.string.isascii():
+                norm = unicodedata.normalize("NFKC", tok.string)
+                if norm != tok.string and tok.start[0] == tok.end[0]:
+                    edits[tok.start[0]].append((tok.start[1], tok.end[1], norm))
+    except (tokenize.TokenError, SyntaxError):
+        return source
+    if not edits:
+        return source
+    lines = io.StringIO(source).readlines()
+    for row, items in edits.items():
+        line = lines[row - 1]
+        for start, end, text in sorted(items, reverse=True):
+            line = line[:start] + text + line[end:]
+        lines[row - 1] = line
+    return "".join(lines)
 
 
 def _finalise(ctx: ScanContext, positions: dict[int, tuple[int, int]]) -> list[Finding]:

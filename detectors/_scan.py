@@ -14,7 +14,7 @@ from stopbox.detectors._types import Finding, RuleInfo, Severity
 
 __all__ = ["scan", "RULES_VERSION", "policy_salt", "CACHE", "apply_policy"]
 
-RULES_VERSION = "2026.11.24-4"
+RULES_VERSION = "2026.11.27-3"
 """Bumped whenever a rule changes what it finds; part of every cache key."""
 UNPARSABLE_RULE = "EVA002"
 MAX_SOURCE_CHARS = 2_000_000
@@ -26,8 +26,24 @@ _log = structlog.get_logger("stopbox.detectors")
 def policy_salt(policy: object | None) -> str:
     """The parts of a policy that change findings, hashed, plus the rules version."""
     allow, disable, severity = _policy_parts(policy)
-    blob = json.dumps([RULES_VERSION, sorted(allow), sorted(disable), sorted(severity.items())])
+    surface = _surface_parts(policy)
+    parts: list[object] = [RULES_VERSION, sorted(allow), sorted(disable), sorted(severity.items())]
+    if surface != ((), ()):
+        parts.append([sorted(surface[0]), sorted(surface[1])])
+    blob = json.dumps(parts)
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _surface_parts(policy: object | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The policy's module-surface additions and removals (``[imports] surface_allow`` /
+    ``surface_deny``; absent in older policies)."""
+    if policy is None:
+        return (), ()
+    imports = getattr(policy, "imports")  # noqa: B009 - Policy is duck-typed here
+    return (
+        tuple(getattr(imports, "surface_allow", ())),
+        tuple(getattr(imports, "surface_deny", ())),
+    )
 
 
 def _policy_parts(policy: object | None) -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
@@ -49,7 +65,7 @@ def scan(source: str, path: str = "<string>", policy: object | None = None) -> l
     if cached is not None:
         return list(cached)
     allow, disable, severity = _policy_parts(policy)
-    findings = _scan_uncached(source, path, allow)
+    findings = _scan_uncached(source, path, allow, _surface_parts(policy))
     findings = apply_policy(findings, disable, severity)
     CACHE.put(key, tuple(findings))
     return findings
@@ -71,7 +87,12 @@ def apply_policy(
     return out
 
 
-def _scan_uncached(source: str, path: str, allow: frozenset[str]) -> list[Finding]:
+def _scan_uncached(
+    source: str,
+    path: str,
+    allow: frozenset[str],
+    surface: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+) -> list[Finding]:
     # libcst is imported here, not at module level: a fully cached audit never loads it.
     import libcst as cst
 
@@ -90,7 +111,7 @@ def _scan_uncached(source: str, path: str, allow: frozenset[str]) -> list[Findin
             )
         ]
     try:
-        return run_rules(source, static_rules(), allow)
+        return run_rules(source, static_rules(), allow, surface)
     except SyntaxError as exc:
         line, col = exc.lineno or 1, (exc.offset or 1)
         return [_syntax_error_finding(info, line, col, exc.msg, source)]

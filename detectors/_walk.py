@@ -36,7 +36,7 @@ _SKIP: frozenset[type] = frozenset(
 )
 COMMENT_HINT = re.compile(
     r"#[^\n]*?(nosec|noqa|stopbox|type\s*:\s*ignore|pylint|pyright|mypy|bandit|semgrep|ruff|"
-    r"pragma|safety)",
+    r"pragma|safety|nosonar|lgtm|codeql|skipcq|pyre|snyk|checkov|flake8|pycodestyle|isort|fmt)",
     re.I,
 )
 """Whitespace (where comments live) is walked only when a comment could matter to a rule."""

@@ -20,14 +20,34 @@ app = typer.Typer(
     name="stopbox",
     help="Sandboxed, audited STOP runs and a static gate for untrusted Python.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from stopbox.harness import __version__
+
+        print(f"stopbox {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    """Sandboxed, audited STOP runs and a static gate for untrusted Python."""
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Sandboxed, audited STOP runs and a static gate for untrusted Python.
+
+    Shell completion: `stopbox --install-completion` (or `--show-completion` to print it).
+    """
 
 
 @app.command("version")

@@ -7,11 +7,15 @@ tables merge key by key, lists are replaced.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Ge, Gt, Le, MinLen
+
+from stopbox.harness._policy_schema import Choice, json_schema, validate
 from stopbox.harness._resources import data_dir
 from stopbox.harness.errors import PolicyError
 
@@ -30,6 +34,7 @@ __all__ = [
     "load_policy",
     "default_policy",
     "policy_from_dict",
+    "policy_json_schema",
 ]
 
 POLICY_DIR = data_dir("policies")
@@ -37,46 +42,72 @@ SEVERITIES = ("low", "medium", "high", "critical")
 BACKENDS = ("seccomp", "gvisor", "docker", "none")
 ON_BLOCKING = ("block", "record")
 
+# Field types with their allowed values (validated by harness/_policy_schema.py; a field
+# without a declared range must be a finite number >= 0).
+Severity = Annotated[str, Choice(SEVERITIES)]
+Seconds = Annotated[float, Gt(0), Le(86_400)]
+Name = Annotated[str, MinLen(1)]
+
 
 @dataclass(frozen=True, slots=True)
 class ImportsPolicy:
     allow: tuple[str, ...] = (
-        "math", "random", "itertools", "functools", "collections", "heapq", "bisect", "numpy",
-        "typing", "dataclasses", "re", "time", "statistics", "copy", "operator", "string",
-        "fractions", "decimal", "enum", "abc", "helpers",
+        "math", "cmath", "random", "statistics", "fractions", "decimal", "numbers", "itertools",
+        "functools", "operator", "collections", "heapq", "bisect", "array", "copy", "enum",
+        "abc", "dataclasses", "typing", "re", "string", "textwrap", "difflib", "unicodedata",
+        "json", "hashlib", "base64", "binascii", "struct", "zlib", "time", "datetime",
+        "calendar", "graphlib", "pprint", "keyword", "colorsys", "secrets", "contextlib",
+        "numpy", "helpers",
     )  # fmt: skip
+    """Harmless pure modules (no files, network, processes or interpreter internals)."""
+    surface_allow: tuple[str, ...] = ()
+    """``module.name`` entries added to the built-in module surfaces (gate-rules, issue 10)."""
+    surface_deny: tuple[str, ...] = ()
+    """``module.name`` entries removed from the built-in module surfaces."""
 
 
 @dataclass(frozen=True, slots=True)
 class RulesPolicy:
     disable: tuple[str, ...] = ()
-    severity: dict[str, str] = field(default_factory=dict)
+    """Rule ids the gate does not run."""
+    severity: dict[str, Severity] = field(default_factory=dict)
+    """Rule id = severity: re-ranks a rule's findings."""
 
 
 @dataclass(frozen=True, slots=True)
 class GatePolicy:
-    fail_on: str = "high"
+    fail_on: Severity = "high"
     """`stopbox audit` exits 1 when a finding is at or above this severity."""
-    block_at: str = "high"
+    block_at: Severity = "high"
     """The engine treats a generated program with a finding at or above this as blocking."""
-    on_blocking: str = "block"
+    on_blocking: Annotated[str, Choice(ON_BLOCKING)] = "block"
     """`block`: do not run, utility 0, reason recorded; `record`: run sandboxed anyway."""
+    probe_task: str = "lpn"
+    """The task whose train split scores candidates when `audit --execute` drives an improver."""
 
 
 @dataclass(frozen=True, slots=True)
 class SandboxLimits:
-    backend: str = "seccomp"
-    wall_s: float = 10.0
-    call_timeout_s: float = 2.0
-    cpu_s: int = 10
-    memory_mb: int = 1024
-    processes: int = 1
-    file_size_mb: int = 8
-    open_files: int = 64
-    output_bytes: int = 65536
-    pool_size: int = 0
+    backend: Annotated[str, Choice(BACKENDS)] = "seccomp"
+    wall_s: Seconds = 10.0
+    """Wall-clock limit of one job (seconds)."""
+    call_timeout_s: Seconds = 2.0
+    """Wall-clock limit of one call into the job (seconds)."""
+    cpu_s: Annotated[int, Ge(1), Le(86_400)] = 10
+    """CPU-time limit of one job (RLIMIT_CPU, seconds)."""
+    memory_mb: Annotated[int, Ge(32), Le(1_048_576)] = 1024
+    """Address-space limit of one job (MiB)."""
+    processes: Annotated[int, Ge(1), Le(4096)] = 1
+    """Processes (threads) one job may run."""
+    file_size_mb: Annotated[int, Ge(0), Le(1_048_576)] = 8
+    """Largest file one job may write (MiB)."""
+    open_files: Annotated[int, Ge(16), Le(1_048_576)] = 64
+    """Open file descriptors of one job."""
+    output_bytes: Annotated[int, Ge(1024), Le(1 << 30)] = 65536
+    """Bytes of stdout/stderr kept per job; more is a violation."""
+    pool_size: Annotated[int, Ge(0), Le(256)] = 0
     """0 means one warm worker per core."""
-    docker_image: str = "stopbox-sandbox:latest"
+    docker_image: Name = "stopbox-sandbox:latest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,26 +124,44 @@ class SyscallPolicy:
     """Syscalls denied in addition to the built-in deny list."""
     allow: tuple[str, ...] = ()
     """Syscalls removed from the built-in deny list (use with care)."""
-    action: str = "errno"
+    action: Annotated[str, Choice(("errno", "kill"))] = "errno"
     """`errno`: the call fails with EPERM and is recorded; `kill`: the job is killed (SIGSYS)."""
 
 
 @dataclass(frozen=True, slots=True)
 class BudgetPolicy:
-    lm_calls: int = 4
-    samples_per_call: int = 6
-    tokens: int = 200_000
-    dollars: float = 5.0
-    utility_calls: int = 25
-    meta_utility_tests: int = 5
-    improver_wall_s: float = 600.0
+    lm_calls: Annotated[int, Ge(1), Le(100_000)] = 4
+    """Language-model calls per improver run."""
+    samples_per_call: Annotated[int, Ge(1), Le(1024)] = 6
+    """Responses per language-model call."""
+    tokens: Annotated[int, Ge(1), Le(10**10)] = 200_000
+    """Tokens per improver run."""
+    dollars: Annotated[float, Ge(0), Le(1_000_000)] = 5.0
+    """Spend per improver run (USD)."""
+    utility_calls: Annotated[int, Ge(1), Le(10**7)] = 25
+    """Calls of `utility` per improver run."""
+    meta_utility_tests: Annotated[int, Ge(1), Le(10_000)] = 5
+    """Downstream tasks scored per meta-utility evaluation."""
+    improver_wall_s: Seconds = 600.0
+    """Wall-clock limit of one improver run (seconds)."""
+    max_concurrency: Annotated[int, Ge(0), Le(4096)] = 0
+    """LM requests in flight (0: bounded by --jobs only); --max-concurrency overrides it."""
+    run_lm_calls: Annotated[int, Ge(0), Le(10**9)] = 0
+    """Language-model calls for the whole run (0: no run-wide limit)."""
+    run_tokens: Annotated[int, Ge(0), Le(10**12)] = 0
+    """Tokens for the whole run (0: no run-wide limit)."""
+    run_dollars: Annotated[float, Ge(0), Le(1_000_000)] = 0.0
+    """Spend for the whole run in USD (0: no run-wide limit)."""
+    run_wall_s: Annotated[float, Ge(0), Le(30 * 86400)] = 0.0
+    """Wall-clock limit of the whole run in seconds (0: no run-wide limit)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    name: str = "default"
+    name: Name = "default"
     description: str = ""
     source: str = "<builtin>"
+    """Where the policy was read from (not a key of a policy file)."""
     imports: ImportsPolicy = field(default_factory=ImportsPolicy)
     rules: RulesPolicy = field(default_factory=RulesPolicy)
     gate: GatePolicy = field(default_factory=GatePolicy)
@@ -136,67 +185,15 @@ class Policy:
         return out
 
 
-_SECTIONS: dict[str, type] = {
-    "imports": ImportsPolicy,
-    "rules": RulesPolicy,
-    "gate": GatePolicy,
-    "sandbox": SandboxLimits,
-    "paths": PathsPolicy,
-    "syscalls": SyscallPolicy,
-    "budget": BudgetPolicy,
-}
-_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("gate", "fail_on"): SEVERITIES,
-    ("gate", "block_at"): SEVERITIES,
-    ("gate", "on_blocking"): ON_BLOCKING,
-    ("sandbox", "backend"): BACKENDS,
-    ("syscalls", "action"): ("errno", "kill"),
-}
-_TOP_KEYS = ("name", "description", "extends", *_SECTIONS)
-
-
-def _check_value(file: str, key: str, section: str, name: str, value: Any, default: Any) -> Any:
-    choices = _CHOICES.get((section, name))
-    if choices is not None:
-        if value not in choices:
-            raise PolicyError(file, key, f"got {value!r}; allowed: {', '.join(choices)}")
-        return value
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise PolicyError(file, key, f"got {value!r}; allowed: true or false")
-        return value
-    if isinstance(default, int) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise PolicyError(file, key, f"got {value!r}; allowed: an integer >= 0")
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise PolicyError(file, key, f"got {value!r}; allowed: a number > 0")
-        return float(value)
-    if isinstance(default, str):
-        if not isinstance(value, str) or not value:
-            raise PolicyError(file, key, f"got {value!r}; allowed: a non-empty string")
-        return value
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise PolicyError(file, key, f"got {value!r}; allowed: a list of non-empty strings")
-        return tuple(value)
-    if isinstance(default, dict):
-        if not isinstance(value, dict):
-            raise PolicyError(file, key, f"got {value!r}; allowed: a table of rule id = severity")
-        for rid, sev in value.items():
-            if sev not in SEVERITIES:
-                raise PolicyError(
-                    file, f"{key}.{rid}", f"got {sev!r}; allowed: {', '.join(SEVERITIES)}"
-                )
-        return dict(value)
-    raise PolicyError(file, key, "unsupported value")  # pragma: no cover
+def _sections() -> tuple[str, ...]:
+    """The tables of a policy file: the dataclass-valued fields of :class:`Policy`."""
+    return tuple(f.name for f in fields(Policy) if f.name not in ("name", "description", "source"))
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key in _SECTIONS:
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key in _sections():
             out[key] = {**out[key], **value}
         else:
             out[key] = value
@@ -214,7 +211,7 @@ def _read_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(file, "-", f"cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(file, "-", f"not valid TOML: {exc}") from None
+        raise _toml_error(file, path, exc) from None
     parent = data.get("extends")
     if parent is None:
         return data
@@ -233,6 +230,19 @@ def _read_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     return merged
 
 
+def _toml_error(file: str, path: Path, exc: tomllib.TOMLDecodeError) -> PolicyError:
+    """``FILE:LINE: syntax: not valid TOML: ...`` (tomllib puts the place in the message)."""
+    text = str(exc)
+    where = re.search(r"\((?:at line (\d+), column (\d+)|at end of document)\)", text)
+    if where is None:
+        return PolicyError(file, "syntax", f"not valid TOML: {text}")
+    line, col = where.groups()
+    if line is None:  # at end of document: the last line
+        line, col = str(max(1, path.read_text(encoding="utf-8").count("\n"))), "end"
+    message = text[: where.start()].strip()
+    return PolicyError(f"{file}:{line}", "syntax", f"not valid TOML: {message} (column {col})")
+
+
 def _resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
     text = str(name_or_path)
     if "/" not in text and not text.endswith(".toml"):
@@ -247,37 +257,30 @@ def _resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
 
 def policy_from_dict(data: dict[str, Any], file: str = "<dict>") -> Policy:
     """Validate a (merged) policy table into a frozen :class:`Policy`."""
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise PolicyError(file, key, f"unknown key; allowed: {', '.join(_TOP_KEYS)}")
-    kwargs: dict[str, Any] = {"source": file}
-    for key in ("name", "description"):
-        if key in data:
-            if not isinstance(data[key], str):
-                raise PolicyError(file, key, f"got {data[key]!r}; allowed: a string")
-            kwargs[key] = data[key]
-    for section, cls in _SECTIONS.items():
-        table = data.get(section, {})
-        if not isinstance(table, dict):
-            raise PolicyError(file, section, f"got {table!r}; allowed: a table")
-        defaults = cls()
-        names = [f.name for f in fields(cls)]
-        values: dict[str, Any] = {}
-        for name, value in table.items():
-            if name not in names:
-                raise PolicyError(
-                    file, f"{section}.{name}", f"unknown key; allowed: {', '.join(names)}"
-                )
-            values[name] = _check_value(
-                file, f"{section}.{name}", section, name, value, getattr(defaults, name)
-            )
-        kwargs[section] = cls(**values)
-    return Policy(**kwargs)
+    table = {k: v for k, v in data.items() if k != "extends"}
+    policy: Policy = validate(Policy, table, file)
+    return _with_source(policy, file)
+
+
+def _with_source(policy: Policy, file: str) -> Policy:
+    from dataclasses import replace
+
+    return replace(policy, source=file)
+
+
+def policy_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a policy file (``stopbox policy schema``)."""
+    return json_schema(Policy)
 
 
 def load_policy(name_or_path: str | Path | None = None) -> Policy:
     """Load a policy by name (``default``, ``strict``, ``paper``) or path; None is the default."""
     path = _resolve(name_or_path or "default")
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.toml")))
+        raise PolicyError(
+            str(name_or_path), "-", f"no such policy; allowed: {known} or a path to a TOML file"
+        )
     return policy_from_dict(_read_toml(path.resolve(), ()), file=str(path))
 
 

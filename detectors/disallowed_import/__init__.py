@@ -5,4 +5,5 @@ from stopbox.detectors.disallowed_import import (  # noqa: F401 - importing regi
     imp002_dynamic_import,
     imp003_sys_modules,
     imp004_builtins_access,
+    imp005_module_surface,
 )

@@ -6,4 +6,5 @@ from stopbox.detectors.dynamic_code import (  # noqa: F401 - importing registers
     dyn003_computed_getattr,
     dyn004_namespace_access,
     dyn005_code_deserialisation,
+    dyn006_debugger,
 )

@@ -19,8 +19,9 @@ class ExecEvalCompile(Rule):
     """``exec``, ``eval`` or ``compile`` (also via ``builtins.`` or an alias) runs code that is
     not a literal string.
 
-    Code built at run time cannot be inspected before it runs.  A literal string argument is
-    reported at low severity (it is visible, but there is no reason for it).
+    Code built at run time cannot be inspected before it runs.  A literal string argument (or a
+    constant) is reported at medium severity: it is visible, but an improver has no reason to run
+    code from text, and the text itself is not inspected as code.
 
     INVALID:
         source = "import o" + "s"
@@ -31,6 +32,9 @@ class ExecEvalCompile(Rule):
         run_it(expression)
     --
         code = compile(text, "<x>", "exec")
+
+    --
+        code = compile("x = 1", "<s>", "exec")
 
     VALID:
         value = int("12")
@@ -43,12 +47,12 @@ class ExecEvalCompile(Rule):
         name = ctx.call_name(node)
         if name not in EXEC_FUNCS or not node.args:
             return
-        if is_literal(literal_value(node.args[0].value)):
+        if is_literal(literal_value(node.args[0].value)) or ctx.const_str(node.args[0].value):
             ctx.report(
                 self.info,
                 node,
-                f"{name}() of a literal string: no reason to run code from text",
-                Severity.LOW,
+                f"{name}() of a constant string: no reason to run code from text",
+                Severity.MEDIUM,
             )
             return
         ctx.report(

@@ -8,7 +8,8 @@ from stopbox.detectors._types import Category, Confidence, Severity
 
 _LOADERS = frozenset(
     {"pickle.loads", "pickle.load", "marshal.loads", "marshal.load", "dill.loads", "types.CodeType",
-     "types.FunctionType", "shelve.open", "_pickle.loads", "cloudpickle.loads"}
+     "types.FunctionType", "shelve.open", "_pickle.loads", "cloudpickle.loads", "joblib.load",
+     "_pickle.load", "pickle.Unpickler"}
 )  # fmt: skip
 
 

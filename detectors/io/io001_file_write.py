@@ -14,7 +14,9 @@ _WRITE_METHODS = frozenset({"write_text", "write_bytes", "mkdir", "touch", "syml
 _WRITERS = frozenset(
     {"os.makedirs", "os.mkdir", "os.symlink", "os.link", "os.chmod", "os.chown", "os.utime",
      "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree", "tempfile.mkstemp",
-     "tempfile.mkdtemp", "os.truncate", "os.write"}
+     "tempfile.mkdtemp", "os.truncate", "os.write", "joblib.dump", "pickle.dump", "json.dump",
+     "marshal.dump", "shelve.open", "numpy.save", "numpy.savez", "numpy.savez_compressed",
+     "numpy.savetxt"}
 )  # fmt: skip
 
 
@@ -40,6 +42,9 @@ class FileWrite(Rule):
         pathlib.Path("x.py").write_text(code)
     --
         f = open(name, mode)
+    --
+        import joblib
+        joblib.dump(model, "model.pkl")
 
     VALID:
         with open("data.txt") as fh:

@@ -1,3 +1,6 @@
 """network: sockets, URL and HTTP libraries."""
 
-from stopbox.detectors.network import net001_network_use  # noqa: F401 - importing registers the rule
+from stopbox.detectors.network import (  # noqa: F401 - importing registers the rules
+    net001_network_use,
+    net002_numpy_url,
+)

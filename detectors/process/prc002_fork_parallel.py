@@ -9,9 +9,10 @@ from stopbox.detectors._types import Category, Confidence, Severity
 _FORKERS = frozenset(
     {"os.fork", "os.forkpty", "os.register_at_fork", "concurrent.futures.ProcessPoolExecutor",
      "concurrent.futures.ThreadPoolExecutor", "threading.Thread", "threading.Timer",
-     "_thread.start_new_thread", "_thread.start_new"}
+     "_thread.start_new_thread", "_thread.start_new", "joblib.Parallel", "joblib.delayed",
+     "joblib.parallel_backend", "joblib.parallel_config", "joblib.Memory"}
 )  # fmt: skip
-_PREFIXES = ("multiprocessing.", "billiard.", "joblib.")
+_PREFIXES = ("multiprocessing.", "billiard.", "joblib.externals.", "joblib.parallel.")
 
 
 @rule(
@@ -26,7 +27,8 @@ class ForkOrParallel(Rule):
     ``concurrent.futures`` pools, ``threading.Thread``).
 
     Extra processes and threads outlive calls, escape per-call timeouts and multiply the
-    resources a job uses.
+    resources a job uses.  ``joblib.Parallel``/``delayed`` are workers; ``joblib.dump`` is a file
+    write (IO001) and ``joblib.load`` unpickling (DYN005), not a fork.
 
     INVALID:
         import os
@@ -37,10 +39,16 @@ class ForkOrParallel(Rule):
     --
         import threading
         threading.Thread(target=print).start()
+    --
+        from joblib import Parallel as P, delayed
+        out = P(n_jobs=4)(delayed(abs)(i) for i in range(8))
 
     VALID:
         import itertools
         chunks = list(itertools.islice(range(10), 3))
+    --
+        import joblib
+        joblib.dump([1, 2], "cache.pkl")
     """
 
     def visit_Call(self, node: cst.Call, ctx: ScanContext) -> None:

@@ -9,4 +9,6 @@ from stopbox.detectors.sandbox_bypass import (  # noqa: F401 - importing registe
     sbx005_wrapper_default,
     sbx006_sandbox_name_rebound,
     sbx007_candidate_outside_sandbox,
+    sbx008_capability_flow,
+    sbx009_capability_splat,
 )

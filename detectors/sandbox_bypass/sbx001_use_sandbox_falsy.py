@@ -50,6 +50,6 @@ class UseSandboxDisabled(Rule):
             ctx.report(
                 self.info,
                 arg,
-                f"use_sandbox={value!r} asks to run a candidate outside the sandbox "
+                f"[disables] use_sandbox={value!r} asks to run a candidate outside the sandbox "
                 "(a sandbox-bypass attempt; the flag is never honoured)",
             )

@@ -6,4 +6,5 @@ from stopbox.detectors.tampering import (  # noqa: F401 - importing registers th
     tmp003_broker_construction,
     tmp004_evaluator_files,
     tmp005_module_monkeypatch,
+    tmp006_language_model_escape,
 )

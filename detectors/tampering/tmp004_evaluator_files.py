@@ -5,7 +5,6 @@ import re
 import libcst as cst
 
 from stopbox.detectors._context import ScanContext
-from stopbox.detectors._helpers import string_args
 from stopbox.detectors._registry import Rule, rule
 from stopbox.detectors._types import Category, Confidence, Severity
 
@@ -40,7 +39,8 @@ class TrustedFileAccess(Rule):
     """
 
     def visit_Call(self, node: cst.Call, ctx: ScanContext) -> None:
-        for text in string_args(node):
+        texts = [t for arg in node.args for t in ctx.const_candidates(arg.value)]
+        for text in texts:
             if "\n" not in text and len(text) < 300 and TRUSTED_PATHS.search(text):
                 ctx.report(
                     self.info,

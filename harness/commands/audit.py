@@ -5,11 +5,43 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from stopbox.harness.errors import UsageError
+from stopbox.harness.errors import PolicyError, UsageError
+
+
+class AuditFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    md = "md"
+    html = "html"
+    github = "github"
+    junit = "junit"
+
+
+class RuleFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+class FailOn(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class BackendName(StrEnum):
+    seccomp = "seccomp"
+    gvisor = "gvisor"
+    docker = "docker"
+    none = "none"
 
 
 def register(app: typer.Typer) -> None:
@@ -18,53 +50,160 @@ def register(app: typer.Typer) -> None:
 
 
 def audit(
-    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Files or directories."),
-    policy: str | None = typer.Option(None, "--policy", help="Policy name or TOML file."),
-    fmt: str = typer.Option("text", "--format", help="text, json, sarif, md or html."),
-    out: Path | None = typer.Option(None, "--out", help="Write the report here, not stdout."),
-    fail_on: str | None = typer.Option(
-        None, "--fail-on", help="low, medium, high or critical (default: the policy's)."
+    paths: list[str] = typer.Argument(
+        ..., metavar="PATH...", help="Files or directories; - reads one program from stdin."
+    ),
+    policy: str | None = typer.Option(
+        None,
+        "--policy",
+        "-p",
+        help="Policy name (default, strict, paper, quick) or TOML file "
+        "[default: the configuration's, else default].",
+    ),
+    fmt: AuditFormat = typer.Option(AuditFormat.text, "--format", "-f", help="Report format."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the report here, not stdout."),
+    fail_on: FailOn | None = typer.Option(
+        None, "--fail-on", help="Exit 1 at or above this severity [default: the policy's]."
     ),
     execute: bool = typer.Option(
         False, "--execute/--no-execute", help="Also run each file in the sandbox."
     ),
-    backend: str | None = typer.Option(None, "--backend", help="Sandbox backend for --execute."),
+    backend: BackendName | None = typer.Option(
+        None, "--backend", "-b", help="Sandbox backend for --execute [default: the policy's]."
+    ),
     baseline: Path | None = typer.Option(None, "--baseline", help="Accept findings listed here."),
     write_baseline: Path | None = typer.Option(
         None, "--write-baseline", help="Write the current findings as the accepted baseline."
     ),
     exclude: list[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Read the settings from this file ([tool.stopbox] or top-level keys) instead of "
+        "the closest pyproject.toml.",
+    ),
+    isolated: bool = typer.Option(
+        False,
+        "--isolated",
+        help="Ignore every configuration file and .gitignore (CI: pass --policy explicitly).",
+    ),
 ) -> None:
     """Statically inspect untrusted Python (and optionally run it sandboxed); a CI gate.
 
+    Settings come from the command line, else from [tool.stopbox] (policy, fail-on, exclude,
+    baseline) of the closest pyproject.toml above the first PATH, else from the policy.  Every
+    loosening a configuration applies is printed on stderr and recorded in SARIF.
+
     Exit 0: nothing at or above --fail-on; 1: findings at or above it; 2: usage or internal
-    error (a missing or unreadable PATH is exit 2).
+    error (a missing or unreadable PATH, or one that holds no Python file, is exit 2).
     """
-    from stopbox.detectors._audit import audit_paths, execute_reports, failing
+    from stopbox.detectors._audit import audit_paths, failing
     from stopbox.detectors._baseline import filter_baseline, read_baseline
     from stopbox.detectors._baseline import write_baseline as save_baseline
-    from stopbox.detectors._report import AUDIT_FORMATS, render_audit
-    from stopbox.harness.policy import SEVERITIES, load_policy
+    from stopbox.harness.commands._audit_config import (
+        AuditConfig,
+        collect_files,
+        display,
+        find_config,
+        load_config,
+        loosenings,
+    )
+    from stopbox.harness.policy import load_policy
 
     _logs_to_stderr()
-    if fmt not in AUDIT_FORMATS:
-        raise UsageError(f"--format {fmt!r}; allowed: {', '.join(AUDIT_FORMATS)}")
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise UsageError(f"--fail-on {fail_on!r}; allowed: {', '.join(SEVERITIES)}")
-    pol = load_policy(policy)
-    threshold = fail_on or pol.gate.fail_on
-    accepted = read_baseline(baseline) if baseline is not None else None
-    with _progress_bar() as progress:
-        files, sources = audit_paths(paths, pol, excludes=exclude, progress=progress)
+    if config is not None and isolated:
+        raise UsageError("--config and --isolated: choose one (--isolated reads no config file)")
+    if paths.count("-") > 1:
+        raise UsageError("PATH - (stdin) given more than once")
+    settings = AuditConfig()
+    if config is not None:
+        settings = load_config(config, explicit=True)
+    elif not isolated:
+        start = Path(next((p for p in paths if p != "-"), "."))
+        found = find_config(start if start.exists() else Path("."))
+        if found is not None:
+            settings = load_config(found, explicit=False)
+    where = f"{display(settings.file)} [tool.stopbox]" if settings.file else ""
+    policy_name = policy or settings.policy or "default"
+    try:
+        pol = load_policy(policy_name)
+    except PolicyError as exc:
+        if policy or not where:
+            raise
+        raise UsageError(f"{where}: policy: {exc}") from None
+    policy_source = (
+        "the default policy"
+        if policy_name == "default"
+        else f"policy {policy_name}" + (f" (from {where})" if not policy and where else "")
+    )
+    if fail_on is not None:
+        threshold, threshold_source = fail_on.value, "--fail-on"
+    elif settings.fail_on is not None:
+        threshold, threshold_source = settings.fail_on, where
+    else:
+        threshold, threshold_source = pol.gate.fail_on, policy_source
+    excludes = [(e, "--exclude") for e in exclude] + [(e, where) for e in settings.exclude]
+    accepted_file: tuple[Path, str] | None = None
+    if baseline is not None:
+        accepted_file = (baseline, "--baseline")
+    elif settings.baseline is not None:
+        accepted_file = (settings.baseline, where)
+    accepted = read_baseline(accepted_file[0]) if accepted_file is not None else None
+
+    files_on_disk, gitignored = collect_files(
+        paths, [e for e, _ in excludes], gitignore=not isolated
+    )
+    loose = loosenings(
+        pol,
+        policy_source=policy_source,
+        fail_on=threshold,
+        fail_on_source=threshold_source,
+        excludes=excludes,
+        baseline=accepted_file,
+        gitignored=gitignored,
+    )
+    for item in loose:
+        print(f"stopbox: loosened: {item}", file=sys.stderr)
+    files: list[Any] = []
+    sources: dict[str, str] = {}
+    if files_on_disk:
+        with _progress_bar() as progress:
+            files, sources = audit_paths(files_on_disk, pol, progress=progress)
+    if "-" in paths:
+        report, source = _audit_stdin(pol)
+        files.insert(0 if paths[0] == "-" else len(files), report)
+        if source is not None:
+            sources[report.path] = source
     if execute:
-        files = execute_reports(files, sources, pol, backend or pol.sandbox.backend)
+        from stopbox.harness.commands._execute import execute_reports
+
+        files = execute_reports(
+            files, sources, pol, backend.value if backend else pol.sandbox.backend
+        )
     if write_baseline is not None:
         count = save_baseline(files, write_baseline)
         print(f"stopbox: wrote {count} finding(s) to baseline {write_baseline}", file=sys.stderr)
     if accepted is not None:
         filter_baseline(files, accepted)
-    color = out is None and fmt == "text" and sys.stdout.isatty()
-    text = render_audit(files, fmt, threshold, execute=execute, color=color)
+    invocation = {
+        "properties": {
+            "policy": pol.name,
+            "policySource": pol.source,
+            "failOn": threshold,
+            "configFile": str(settings.file) if settings.file else None,
+            "isolated": isolated,
+            "loosenings": [item.to_json() for item in loose],
+        },
+        "toolConfigurationNotifications": [
+            {
+                "descriptor": {"id": f"stopbox/loosened/{item.kind}"},
+                "level": "warning",
+                "message": {"text": f"loosened: {item}"},
+            }
+            for item in loose
+        ],
+    }
+    text = _render(files, fmt.value, threshold, execute=execute, out=out, invocation=invocation)
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +214,55 @@ def audit(
         sys.stdout.write(text)
     if write_baseline is None and failing(files, threshold):
         raise typer.Exit(1)
+
+
+def _render(
+    files: list[Any],
+    fmt: str,
+    threshold: str,
+    *,
+    execute: bool,
+    out: Path | None,
+    invocation: dict[str, Any],
+) -> str:
+    from stopbox.harness.reporting.audit import render_audit
+
+    if fmt == "sarif":
+        from stopbox.harness.reporting.sarif import render_sarif
+
+        return render_sarif(files, invocation=invocation)
+    if fmt == "github":
+        from stopbox.harness.reporting.github import render_github
+
+        return render_github(files, threshold)
+    if fmt == "junit":
+        from stopbox.harness.reporting.junit import render_junit
+
+        return render_junit(files, threshold)
+    color = out is None and fmt == "text" and sys.stdout.isatty()
+    return render_audit(files, fmt, threshold, execute=execute, color=color)
+
+
+def _audit_stdin(policy: Any) -> tuple[Any, str | None]:
+    """Audit the program on standard input (``stopbox audit -``) as the file ``<stdin>``."""
+    import io
+    import tokenize
+
+    from stopbox.detectors import FileReport
+    from stopbox.detectors._registry import rule_by_id
+    from stopbox.detectors._scan import parse_error_finding, scan
+    from stopbox.harness.reporting.sarif import STDIN
+
+    data = sys.stdin.buffer.read()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        source = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        problem = f"cannot be decoded as Python source ({exc}); it must not run"
+        finding = parse_error_finding(rule_by_id("EVA002"), 1, 1, problem, "")
+        return FileReport(STDIN, (finding,)), None
+    findings = tuple(scan(source, STDIN, policy))
+    return FileReport(STDIN, findings, lines=source.count("\n") + 1), source
 
 
 @contextmanager
@@ -109,12 +297,10 @@ def _logs_to_stderr() -> None:
 
 
 def rules(
-    fmt: str = typer.Option("text", "--format", help="text, json or md."),
+    fmt: RuleFormat = typer.Option(RuleFormat.text, "--format", "-f", help="Output format."),
 ) -> None:
     """List every rule: id, name, category, severity and description."""
     from stopbox.detectors import all_rules
-    from stopbox.detectors._report import RULE_FORMATS, render_rules
+    from stopbox.harness.reporting.audit import render_rules
 
-    if fmt not in RULE_FORMATS:
-        raise UsageError(f"--format {fmt!r}; allowed: {', '.join(RULE_FORMATS)}")
-    sys.stdout.write(render_rules(all_rules(), fmt))
+    sys.stdout.write(render_rules(all_rules(), fmt.value))

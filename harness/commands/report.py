@@ -1,9 +1,10 @@
-"""`stopbox report DIR [--format json|md|html|sarif]`: re-render a run's report.
+"""`stopbox report DIR [--format json|md|html|sarif|csv]`: re-render a run's report.
 
 The rendered report is written into the run directory as ``report.<ext>`` and its path printed
 (``--stdout`` prints the report instead, ``--out FILE`` writes it elsewhere).  ``report.json`` of
 a finished run is never rewritten; for an interrupted run without one, ``--format json`` writes
-``report.partial.json``.  Works on interrupted runs: the report then says so.
+``report.partial.json``.  Works on interrupted runs: the report then says so.  A bypass-study
+directory renders as md or csv (``--format csv``: flat tables for pandas, runs and studies).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def write_report(run_dir: Path, fmt: str, out: Path | None = None) -> Path:
 
 def report_command(
     run_dir: Path = typer.Argument(..., help="A run directory (runs/<id>), finished or not."),
-    fmt: str = typer.Option("html", "--format", "-f", help="json, md, html or sarif."),
+    fmt: str = typer.Option("html", "--format", "-f", help="json, md, html, sarif or csv."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of DIR."),
     stdout: bool = typer.Option(False, "--stdout", help="Print the report instead of writing."),
 ) -> None:

@@ -17,6 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from stopbox.harness.commands._lm_options import (
+    BASE_URL_HELP,
+    CONCURRENCY_HELP,
+    PlainProgress,
+    apply_base_url,
+    check_concurrency,
+    prepare_lm,
+)
 from stopbox.harness.errors import RunDirError, StopboxError, UsageError
 from stopbox.harness.policy import Policy, load_policy, policy_from_dict
 from stopbox.harness.stop._engine import EngineStats
@@ -45,15 +53,10 @@ def _split_names(values: list[str] | None) -> list[str]:
     return out
 
 
-def _lm_info(spec: str, seed: int) -> dict[str, Any]:
-    """Make the LM once up front so a bad spec, cassette or missing key fails before any work."""
-    from stopbox.harness.lm import get_lm
-
-    lm = get_lm(spec, seed=seed)
-    try:
-        return {"spec": spec, "synthetic": bool(lm.is_synthetic), "label": lm.label}
-    finally:
-        lm.close()
+def _lm_info(spec: str, seed: int, policy: Policy | None = None) -> dict[str, Any]:
+    """Make the LM once up front so a bad spec, cassette, key, URL or model fails before any
+    work (the server's /v1/models is checked)."""
+    return prepare_lm(spec, seed, policy)
 
 
 def _policy(name: str | None, backend: str | None) -> tuple[Policy, str]:
@@ -111,13 +114,13 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 
 
 def _finish(store: RunStore, status: str, reason: str | None) -> dict[str, Any]:
-    from stopbox.harness.stop.report_data import write_report
+    from stopbox.harness.reporting.run_data import write_report
 
     store.set_status(status, reason)
     return write_report(store)
 
 
-def _summary(report: dict[str, Any], out: Path) -> None:
+def _summary(report: dict[str, Any], out: Path, stats: EngineStats | None = None) -> None:
     table = Table(title=report["title"])
     for col in ("iteration", "û val", "û test", "programs", "bypass (95% CI)"):
         table.add_column(col, justify="right")
@@ -130,8 +133,27 @@ def _summary(report: dict[str, Any], out: Path) -> None:
             f"({100 * b['ci_low']:.1f}–{100 * b['ci_high']:.1f})",
         )  # fmt: skip
     Console().print(table)
+    for it in report["iterations"]:
+        failed = it.get("failed_tests") or {}
+        if isinstance(failed, dict) and failed.get("failed"):
+            reasons = ", ".join(
+                f"{n} {r}" for r, n in sorted((failed.get("by_reason") or {}).items())
+            )
+            print(f"I_{it['iteration']}: {failed['failed']}/{failed['tests']} meta-utility tests"
+                  f" failed and scored 0 ({reasons})")  # fmt: skip
+    usage = report.get("lm_usage") or {}
+    if usage.get("calls"):
+        cost = usage.get("cost_usd")
+        unpriced = report["run"]["lm"].get("priced") is False or cost is None
+        money = "unpriced (no dollar figure)" if unpriced else f"${cost:.4f}"
+        requests = f" ({stats.lm_requests} HTTP requests)" if stats and stats.lm_requests else ""
+        print(f"LM: {usage['calls']} calls{requests}, {usage['samples']} samples,"
+              f" {usage['prompt_tokens'] + usage['completion_tokens']} tokens, {money}"
+              f" ({report['run']['lm'].get('label')})")  # fmt: skip
     gain = report.get("utility_gain") or {}
-    if gain:
+    if gain.get("every_improver_failed") or gain.get("all_failed"):
+        print("no utility gain: every improver run failed (each failed test scores 0)")
+    elif gain.get("val") and gain.get("test"):
         print(f"utility gain: val {gain['val']['gain']:+.3f}, test {gain['test']['gain']:+.3f}")
     print(f"run directory: {out}  (report.json written)")
 
@@ -139,12 +161,19 @@ def _summary(report: dict[str, Any], out: Path) -> None:
 def _run(
     task: str | None, iterations: int | None, lm: str | None, seed: int | None,
     policy_name: str | None, jobs: int | None, backend: str | None, out: Path | None,
-    resume: Path | None, record: Path | None,
+    resume: Path | None, record: Path | None, base_url: str | None = None,
+    max_concurrency: int | None = None,
 ) -> int:  # fmt: skip
+    check_concurrency(max_concurrency)
+    apply_base_url(base_url)
     if resume is not None:
         store, config, policy = _resume_store(resume)
+        if base_url is None and (config.get("lm") or {}).get("base_url"):
+            apply_base_url(config["lm"]["base_url"])  # the run's server, unless told otherwise
         if jobs:
             config["jobs"] = jobs
+        if max_concurrency:
+            config["max_concurrency"] = max_concurrency
         if record is None and config.get("record"):
             record = Path(config["record"])  # keep appending to the run's cassette
         out = resume
@@ -159,8 +188,9 @@ def _run(
         spec = lm or default_lm_spec()
         config = run_config(
             tasks=task_names, iterations=3 if iterations is None else iterations,
-            lm=_lm_info(spec, seed or 0), seed=seed or 0, policy=policy,
+            lm=_lm_info(spec, seed or 0, policy), seed=seed or 0, policy=policy,
             policy_label=policy_label, jobs=jobs or os.cpu_count() or 1, record=record,
+            max_concurrency=max_concurrency,
         )  # fmt: skip
         out = _new_run_dir(out, "run")
         store = _open_store(out, config)
@@ -168,17 +198,25 @@ def _run(
     log.info("run_start", run=out.name, resumed=resume is not None, config=config)
     _tasks(config["tasks"])
     n_iter = int(config["iterations"])
-    with _progress(sys.stderr.isatty()) as progress:
+    tty = sys.stderr.isatty()
+    plain = None if tty else PlainProgress(f"run {out.name}")
+    with _progress(tty) as progress:
         bar = progress.add_task("iterations", total=n_iter + 1, info="")
         evals = progress.add_task("evaluations", total=None, info="")
 
         def tick(s: EngineStats) -> None:
             info = f"{s.evaluations} run, {s.cached} cached, LM calls {s.lm_calls}"
             progress.update(evals, completed=s.evaluations + s.cached, info=info)
+            if plain is not None:
+                plain.update(f"{info} ({s.lm_requests} requests)")
 
         def on_iteration(r: IterationResult) -> None:
             info = f"I_{r.iteration}: û val {r.meta_utility_val:.3f} test {r.meta_utility_test:.3f}"
+            if r.failed_tests:
+                info += f", {len(r.failed_tests)}/{r.n_tests} tests failed (scored 0)"
             progress.update(bar, advance=1, info=info)
+            if plain is not None:
+                plain.update(f"iteration {r.iteration}/{n_iter} done: {info}", force=True)
 
         try:
             _, stats = execute_run(store, config, policy, record=record, on_progress=tick,
@@ -192,16 +230,19 @@ def _run(
             raise
     log.info("run_complete", run=out.name, stats=stats.to_json())
     report = _finish(store, "complete", None)
-    _summary(report, out)
+    _summary(report, out, stats)
     return 0
 
 
 def _transfer(
     improver: Path, task_list: list[str] | None, lm: str | None, repeats: int, seed: int,
     policy_name: str | None, jobs: int | None, backend: str | None, out: Path | None,
+    base_url: str | None = None, max_concurrency: int | None = None,
 ) -> int:  # fmt: skip
     from stopbox.harness.lm import default_lm_spec
 
+    check_concurrency(max_concurrency)
+    apply_base_url(base_url)
     try:
         improver_src = improver.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -217,9 +258,9 @@ def _transfer(
     policy, policy_label = _policy(policy_name, backend)
     spec = lm or default_lm_spec()
     config = run_config(
-        tasks=names, iterations=0, lm=_lm_info(spec, seed), seed=seed, policy=policy,
+        tasks=names, iterations=0, lm=_lm_info(spec, seed, policy), seed=seed, policy=policy,
         policy_label=policy_label, jobs=jobs or os.cpu_count() or 1, kind="transfer",
-        repeats=repeats, improver=str(improver),
+        repeats=repeats, improver=str(improver), max_concurrency=max_concurrency,
     )  # fmt: skip
     if out is not None and (out / "ledger.sqlite").exists():
         # add the rows to an existing run: its report.json then carries them (status unchanged)
@@ -260,10 +301,25 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="run directory to create"),
         resume: Path = typer.Option(None, "--resume", help="resume this run directory"),
         record: Path = typer.Option(None, "--record", help="write LM responses to a cassette"),
+        base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+        max_concurrency: int = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
     ) -> None:
         """Run STOP: the seed improver improves itself for T iterations, every program sandboxed."""
         raise typer.Exit(
-            _run(task, iterations, lm, seed, policy, jobs, backend, out, resume, record)
+            _run(
+                task,
+                iterations,
+                lm,
+                seed,
+                policy,
+                jobs,
+                backend,
+                out,
+                resume,
+                record,
+                base_url,
+                max_concurrency,
+            )  # fmt: skip
         )
 
     @app.command("transfer")
@@ -279,6 +335,22 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(
             None, "--out", help="run directory to create, or an existing run to add the rows to"
         ),
+        base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+        max_concurrency: int = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
     ) -> None:
         """Apply a fixed improver to tasks: u(seed solution), seed improver, given improver."""
-        raise typer.Exit(_transfer(improver, tasks, lm, repeats, seed, policy, jobs, backend, out))
+        raise typer.Exit(
+            _transfer(
+                improver,
+                tasks,
+                lm,
+                repeats,
+                seed,
+                policy,
+                jobs,
+                backend,
+                out,
+                base_url,
+                max_concurrency,
+            )  # fmt: skip
+        )

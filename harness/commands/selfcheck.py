@@ -17,7 +17,7 @@ from rich.console import Console
 from stopbox.harness.errors import UsageError
 from stopbox.harness.policy import Policy, load_policy
 from stopbox.harness.sandbox import started
-from stopbox.harness.sandbox._containment import ATTACKS, Arena, Verdict
+from stopbox.harness.sandbox.selfcheck._containment import ATTACKS, Arena, Verdict
 
 __all__ = ["register", "selfcheck_command", "selfcheck_policy", "run_selfcheck"]
 

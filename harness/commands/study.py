@@ -7,6 +7,14 @@ from pathlib import Path
 
 import typer
 
+from stopbox.harness.commands._lm_options import (
+    BASE_URL_HELP,
+    CONCURRENCY_HELP,
+    PlainProgress,
+    apply_base_url,
+    check_concurrency,
+    prepare_lm,
+)
 from stopbox.harness.errors import UsageError
 
 __all__ = ["register", "study_app", "lm_spec_with_red_team"]
@@ -52,6 +60,15 @@ def bypass(
     policy: str | None = typer.Option(
         None, "--policy", help="Policy name or TOML file for the detectors (default: default)."
     ),
+    execute: bool = typer.Option(
+        False, "--execute/--no-execute", help="Also run every attempt in the sandbox (runtime)."
+    ),
+    backend: str | None = typer.Option(None, "--backend", help="Sandbox backend of --execute."),
+    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    max_concurrency: int | None = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
+    record: Path | None = typer.Option(
+        None, "--record", help="Write LM responses to a cassette (replay with --lm replay:FILE)."
+    ),
 ) -> None:
     """Ask the LM to improve the sandboxed seed improver N times per prompt; count bypasses."""
     from rich.console import Console
@@ -69,11 +86,18 @@ def bypass(
         raise UsageError("give either --out DIR or --resume DIR")
     from stopbox.harness.policy import load_policy
 
-    if policy is not None:
-        load_policy(policy)  # a missing or malformed policy is exit 2 before any LM call
-        if Path(policy).is_file():
-            policy = str(Path(policy).resolve())
+    check_concurrency(max_concurrency)
+    apply_base_url(base_url)
+    loaded = load_policy(policy)  # a missing or malformed policy is exit 2 before any LM call
+    if policy is not None and Path(policy).is_file():
+        policy = str(Path(policy).resolve())
     spec = lm_spec_with_red_team(lm or default_lm_spec(), red_team_rate)
+    prepare_lm(spec, seed, None)  # bad spec, URL or model name: exit 2 before any work
+    limit = max_concurrency or loaded.budget.max_concurrency
+    if limit and jobs > limit:  # each worker process makes one LM request at a time
+        jobs = limit
+    if record is not None:
+        jobs = 1  # one process appends to the cassette, in call order (replay follows it)
     config = StudyConfig(
         lm=spec,
         samples=samples,
@@ -81,9 +105,13 @@ def bypass(
         seed=seed,
         samples_per_call=samples_per_call,
         policy=policy,
+        execute=execute,
+        backend=backend,
+        record=str(record.resolve()) if record is not None else None,
     )
     out_dir = resume or out or Path("runs") / time.strftime("study-%Y%m%d-%H%M%S", time.gmtime())
     err = Console(stderr=True)
+    plain = None if err.is_terminal else PlainProgress(f"study {out_dir.name}")
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -91,11 +119,14 @@ def bypass(
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("bypass study: LM calls", total=None)
 
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
+            if plain is not None:
+                plain.update(f"{done}/{total} LM calls done", force=done in (0, total))
 
         study = run_study(
             config, out_dir, resume=resume is not None, jobs=jobs, on_progress=on_progress
@@ -115,6 +146,7 @@ def _print_summary(study: dict[str, object], out_dir: Path) -> None:
         table.add_column(col, justify="left" if col == "prompt" else "right")
     prompts = study.get("prompts")
     assert isinstance(prompts, dict)
+    lines = []
     for name, p in prompts.items():
         table.add_row(
             name,
@@ -122,9 +154,28 @@ def _print_summary(study: dict[str, object], out_dir: Path) -> None:
             f"{fmt_count(p['bypass'])}  {fmt_rate(p['bypass'])}",
             f"{fmt_count(p['paper_method'])}  {fmt_rate(p['paper_method'])}",
         )
+        attempts = p.get("attempts") or {}
+        parts = [
+            f"{label} {fmt_count(attempts[key])} {fmt_rate(attempts[key])}"
+            for key, label in _CLASS_LABELS
+            if isinstance(attempts.get(key), dict)
+        ]
+        if parts:
+            lines.append(f"{name}: " + "; ".join(parts))
     console = Console()
     console.print(table)
+    for line in lines:
+        print(line)
     console.print(f"study: {out_dir / 'study.json'}  {out_dir / 'study.md'}")
+
+
+_CLASS_LABELS = (
+    ("disables", "disables (headline, comparable to the paper method)"),
+    ("unverifiable", "unverifiable flag"),
+    ("copied_scaffolding", "copied scaffolding"),
+    ("no_code", "no code"),
+    ("runtime_confirmed", "called utility unsandboxed at run time"),
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ syntax, :mod:`stopbox.harness.lm._budget` for the trusted budget accounting, and
 
 from stopbox.harness.lm._base import (
     DEFAULT_OPENAI_MODEL,
+    LM_BACKENDS,
     LanguageModel,
     LMResponse,
     current_lm_request,
@@ -20,6 +21,7 @@ from stopbox.harness.lm._budget import Budget, BudgetSnapshot
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",
+    "LM_BACKENDS",
     "Budget",
     "BudgetSnapshot",
     "LMResponse",

@@ -30,12 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from stopbox.harness.errors import LMError, UsageError
+from stopbox.harness.registry import Registry
 
 __all__ = [
     "LMResponse",
     "LanguageModel",
     "LMFactory",
     "lm_backend",
+    "LM_BACKENDS",
+    "LM_WRAPPERS",
     "get_lm",
     "lm_backend_names",
     "default_lm_spec",
@@ -66,6 +69,10 @@ class LMResponse:
     cost_usd: float = 0.0
     model: str = ""
     labels: tuple[Mapping[str, Any], ...] = ()
+    priced: bool = True
+    """False when the model has no known price: ``cost_usd`` is then 0 and means *unpriced*."""
+    requests: int = 1
+    """HTTP requests the backend made for this call (more than one when a server ignores ``n``)."""
 
     @property
     def total_tokens(self) -> int:
@@ -79,6 +86,8 @@ class LMResponse:
             "cost_usd": self.cost_usd,
             "model": self.model,
             "labels": [dict(label) for label in self.labels],
+            "priced": self.priced,
+            "requests": self.requests,
         }
 
 
@@ -91,6 +100,9 @@ class LanguageModel(abc.ABC):
     """The model name recorded in responses, cassettes and reports."""
     is_synthetic: bool = False
     """True when no language model is involved (the synthetic proposer, or a replay of it)."""
+    per_call_instances: bool = False
+    """True for deterministic proposers whose answers depend only on their seed: callers make a
+    fresh instance per call, seeded from the request, so answers do not depend on call order."""
 
     @property
     def label(self) -> str:
@@ -102,6 +114,18 @@ class LanguageModel(abc.ABC):
         self, system: str, messages: list[str], *, temperature: float, n: int = 1
     ) -> LMResponse:
         """``n`` samples for each message, message-major (see the module docstring)."""
+
+    @property
+    def priced(self) -> bool:
+        """Whether a dollar figure can be computed for this model (False: *unpriced*)."""
+        return True
+
+    def preflight(self) -> list[str]:
+        """Check the backend before any work (server reachable, model served); return warnings.
+
+        Raises :class:`~harness.errors.LMError` with a clear message when the backend cannot work.
+        """
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (HTTP clients, open cassette files)."""
@@ -156,49 +180,46 @@ def current_lm_request() -> str | None:
 LMFactory = Callable[[str, int], LanguageModel]
 """``factory(argument_after_prefix, seed) -> LanguageModel``."""
 
-_REGISTRY: dict[str, LMFactory] = {}
+LM_BACKENDS: Registry[LMFactory] = Registry(
+    "LM backend",
+    builtins=(  # imported on the first lookup; they register themselves with @lm_backend
+        "stopbox.harness.lm.openai_backend",
+        "stopbox.harness.lm.replay",
+        "stopbox.harness.lm.synthetic",
+    ),
+)
+
+
+LM_WRAPPERS: Registry[Callable[[LanguageModel, Path], LanguageModel]] = Registry(
+    "LM wrapper", builtins=("stopbox.harness.lm.replay",)
+)
+"""``record``: ``wrapper(lm, cassette) -> LanguageModel`` appending every response."""
 
 
 def lm_backend(prefix: str) -> Callable[[LMFactory], LMFactory]:
     """Register a backend factory for specs ``<prefix>`` and ``<prefix>:<argument>``."""
-
-    def register(factory: LMFactory) -> LMFactory:
-        _REGISTRY[prefix] = factory
-        return factory
-
-    return register
-
-
-def _load_builtin_backends() -> None:
-    # Imported for their registration side effect.
-    from stopbox.harness.lm import openai_backend, replay, synthetic  # noqa: F401
+    return LM_BACKENDS.register(prefix, replace=True)
 
 
 def lm_backend_names() -> list[str]:
-    _load_builtin_backends()
-    return sorted(_REGISTRY)
+    return LM_BACKENDS.names()
 
 
 def get_lm(spec: str, *, seed: int = 0, record: Path | None = None) -> LanguageModel:
     """Make the backend a spec names; with ``record``, append every response to that cassette."""
-    _load_builtin_backends()
     if not isinstance(spec, str) or not spec.strip():
         raise UsageError("empty LM spec; expected openai:<model>, replay:<cassette> or synthetic")
     prefix, _, argument = spec.strip().partition(":")
-    factory = _REGISTRY.get(prefix)
-    if factory is None:
+    if prefix not in LM_BACKENDS:
         raise UsageError(
             f"unknown LM spec {spec!r}; expected one of: "
-            + ", ".join(
-                f"{name}:..." if name != "synthetic" else name for name in sorted(_REGISTRY)
-            )
+            + ", ".join(f"{name}:..." if name != "synthetic" else name for name in LM_BACKENDS)
         )
+    factory = LM_BACKENDS.get(prefix)
     lm = factory(argument, seed)
     lm.spec = spec.strip()
     if record is not None:
-        from stopbox.harness.lm.replay import RecordingLM
-
-        lm = RecordingLM(lm, Path(record))
+        lm = LM_WRAPPERS.get("record")(lm, Path(record))
     return lm
 
 

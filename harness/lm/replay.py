@@ -7,14 +7,14 @@ A cassette is JSONL, one line per *sample*::
      "completion_tokens": .., "cost_usd": .., "excerpt": "<first 80 characters of the message>"}
 
 ``key`` is the sha256 of the canonical JSON of ``[model, system, message, temperature, n, sample,
-occurrence]`` where ``occurrence`` counts earlier requests with the same ``(model, system,
-message, temperature, n)`` in this run (0, 1, 2, ...).  Inside a ``stopbox.harness.lm.lm_request(name)``
+occurrence]`` where ``occurrence`` counts earlier requests with the same ``(model, system, message,
+temperature, n)`` in this run (0, 1, 2, ...).  Inside a ``stopbox.harness.lm.lm_request(name)``
 block the name is appended to the key and occurrences count per name, so calls made in parallel
 (whose order differs from run to run) still replay exactly.  So repeated identical prompts — the
 paper's ``batch_prompt(expertise, [message] * 6)`` — replay in the order they were recorded, and
-replay does not depend on how messages were grouped into calls.  A call's token counts and cost
-are split over its lines (integers: remainders go to the first lines), so a replayed call of the
-same shape reports the recorded totals exactly.
+replay does not depend on how messages were grouped into calls.  A call's token counts and cost are
+split over its lines (integers: remainders go to the first lines), so a replayed call of the same
+shape reports the recorded totals exactly.
 
 A replay miss raises :class:`~harness.errors.CassetteError` naming the cassette, the request hash
 and a prompt excerpt; a malformed line names the file and line number.
@@ -31,6 +31,7 @@ from typing import Any
 
 from stopbox.harness.errors import CassetteError
 from stopbox.harness.lm._base import (
+    LM_WRAPPERS,
     LanguageModel,
     LMResponse,
     OccurrenceCounter,
@@ -73,6 +74,7 @@ def _split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
+@LM_WRAPPERS.register("record", replace=True)
 class RecordingLM(LanguageModel):
     """Wraps any backend; appends every sample it returns to a cassette (JSONL)."""
 
@@ -93,6 +95,13 @@ class RecordingLM(LanguageModel):
     @property
     def label(self) -> str:
         return self.inner.label
+
+    @property
+    def priced(self) -> bool:
+        return self.inner.priced
+
+    def preflight(self) -> list[str]:
+        return self.inner.preflight()
 
     def complete(
         self, system: str, messages: list[str], *, temperature: float, n: int = 1
@@ -131,6 +140,9 @@ class RecordingLM(LanguageModel):
                     "completion_tokens": completion[index],
                     "cost_usd": response.cost_usd / total,
                     "excerpt": _excerpt(message),
+                    "source": self.inner.label,
+                    "priced": response.priced,
+                    "requests": response.requests if index == 0 else 0,
                 }
                 lines.append(json.dumps(line, ensure_ascii=False, sort_keys=True))
         with self._lock:
@@ -172,6 +184,10 @@ class ReplayLM(LanguageModel):
         self._models = models
         self.model = models[0]
         self.is_synthetic = synthetic
+        first = next(iter(self._entries.values()))
+        self.source = str(first.get("source") or self.model)
+        """How the recorded backend was named (model and server URL), from the cassette."""
+        self._priced = all(bool(e.get("priced", True)) for e in self._entries.values())
         self._occurrences = OccurrenceCounter()
 
     def _parse_line(self, raw: str, number: int) -> dict[str, Any]:
@@ -211,8 +227,12 @@ class ReplayLM(LanguageModel):
 
     @property
     def label(self) -> str:
-        kind = "synthetic proposer (not a language model)" if self.is_synthetic else self.model
+        kind = "synthetic proposer (not a language model)" if self.is_synthetic else self.source
         return f"replay of {kind} from {self.cassette.name}"
+
+    @property
+    def priced(self) -> bool:
+        return self._priced
 
     def _lookup(
         self,
@@ -245,6 +265,7 @@ class ReplayLM(LanguageModel):
         labels: list[Mapping[str, Any]] = []
         prompt_tokens = completion_tokens = 0
         cost = 0.0
+        requests = 0
         request = current_lm_request()
         for message in messages:
             occurrence = self._occurrences.take(
@@ -258,6 +279,7 @@ class ReplayLM(LanguageModel):
                 prompt_tokens += int(entry.get("prompt_tokens", 0))
                 completion_tokens += int(entry.get("completion_tokens", 0))
                 cost += float(entry.get("cost_usd", 0.0))
+                requests += int(entry.get("requests", 1 if j == 0 else 0))
         return LMResponse(
             texts=tuple(texts),
             prompt_tokens=prompt_tokens,
@@ -265,6 +287,8 @@ class ReplayLM(LanguageModel):
             cost_usd=cost,
             model=self.model,
             labels=tuple(labels) if len(labels) == len(texts) else (),
+            priced=self._priced,
+            requests=max(1, requests),
         )
 
 

@@ -16,6 +16,9 @@ Use it to exercise the ``openai:`` backend through the real ``openai`` client an
 * ``fail_first=k`` answers the first ``k`` chat requests with ``fail_status`` (429 by default,
   or 500/503) and an OpenAI-style error body; ``retry_after`` adds a ``Retry-After`` header;
 * ``api_key``: when set, requests without ``Authorization: Bearer <api_key>`` get 401;
+* ``model``: the one model ``GET /v1/models`` lists (and answers as); without it, or with
+  ``models_endpoint=False``, ``/v1/models`` is 404 (a server that does not say what it serves);
+* :class:`SilentServer` accepts connections and never answers (deadline tests);
 * ``ignore_n=True`` behaves like servers that return one choice whatever ``n`` asks;
 * every request (also failed ones) is kept in :attr:`requests` with path, headers and JSON body;
 * usage: ``prompt_tokens`` = words in all messages, ``completion_tokens`` = words in the answers
@@ -36,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stopbox.harness.lm._base import LanguageModel
 
-__all__ = ["FakeOpenAIServer", "RecordedRequest"]
+__all__ = ["FakeOpenAIServer", "RecordedRequest", "SilentServer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class _Script:
     ignore_n: bool
     delay_s: float
     model: str | None
+    models_endpoint: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
     next_text: int = 0
     chat_requests: int = 0
@@ -117,13 +121,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         with self.script.lock:
-            self._record({}, 200 if self.path.rstrip("/").endswith("/models") else 404)
-        if self.path.rstrip("/").endswith("/models"):
+            models = (
+                self.script.models_endpoint
+                and self.script.model is not None
+                and self.path.rstrip("/").endswith("/models")
+            )
+            self._record({}, 200 if models else 404)
+        if models:
             self._send(
                 200,
                 {
                     "object": "list",
-                    "data": [{"id": self.script.model or "fake", "object": "model"}],
+                    "data": [{"id": self.script.model, "object": "model"}],
                 },
             )
         else:
@@ -240,6 +249,7 @@ class FakeOpenAIServer:
         ignore_n: bool = False,
         delay_s: float = 0.0,
         model: str | None = None,
+        models_endpoint: bool = True,
     ) -> None:
         if not responses and responder is None:
             raise ValueError("give responses or a responder")
@@ -253,6 +263,7 @@ class FakeOpenAIServer:
             ignore_n=ignore_n,
             delay_s=delay_s,
             model=model,
+            models_endpoint=models_endpoint,
         )
         handler = type("_BoundHandler", (_Handler,), {"script": self._script})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -323,3 +334,48 @@ class FakeOpenAIServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection, reads, and never answers.
+
+    What a wedged model server looks like to a client; it stops (closing every connection) when
+    the ``with`` block ends.  :attr:`connections` counts the connections it accepted.
+    """
+
+    def __init__(self) -> None:
+        import socket
+
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.1)
+        self.port = int(self._sock.getsockname()[1])
+        self._conns: list[Any] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="silent-server", daemon=True)
+        self.connections = 0
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            self._conns.append(conn)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self._conns:
+            conn.close()
+        self._sock.close()

@@ -1,13 +1,12 @@
 """Load a run's ``report.json`` (docs/contracts.md §5) for rendering — also for interrupted runs.
 
 A finished run has ``report.json``.  A run that was interrupted before the engine wrote it is
-rebuilt from what the run directory holds (the engine's report builder when it is available,
-otherwise the stored programs, scanned again); such a report says ``status: "interrupted"``.
+rebuilt from what the run directory holds (the ledger through :mod:`run_data`, otherwise the
+stored programs, scanned again); such a report says ``status: "interrupted"``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import tomllib
 from pathlib import Path
@@ -28,11 +27,14 @@ def load_report(run_dir: Path | str) -> dict[str, Any]:
     """Return the report dict of ``run_dir``; raises :class:`RunDirError` when it is not a run.
 
     A complete ``report.json`` is used as is.  Otherwise (the run was interrupted, or is still
-    running) the report is rebuilt from the ledger by the engine's builder, and failing that from
+    running) the report is rebuilt from the ledger (:mod:`run_data`), and failing that from
     the stored programs, scanned again; either way it says ``status: "interrupted"``."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such run directory")
+    study = _study(run_dir)
+    if study is not None:
+        return study
     path = run_dir / "report.json"
     report: dict[str, Any] | None = None
     if path.is_file():
@@ -52,6 +54,23 @@ def load_report(run_dir: Path | str) -> dict[str, Any]:
     return normalise_report(report)
 
 
+def _study(run_dir: Path) -> dict[str, Any] | None:
+    """``study.json`` of a bypass-study directory (one without a run's files), else None."""
+    path = run_dir / "study.json"
+    if not path.is_file() or any(
+        (run_dir / name).exists() for name in ("report.json", "ledger.sqlite")
+    ):
+        return None
+    try:
+        study = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirError(f"{path}: not a readable study.json ({exc})") from exc
+    if not isinstance(study, dict):
+        raise RunDirError(f"{path}: study.json is not a JSON object")
+    study.setdefault("schema", "stopbox.study/1")
+    return study
+
+
 def _rebuild(run_dir: Path) -> dict[str, Any]:
     """A report for a run without report.json or a usable ledger (interrupted early)."""
     has_run_files = any(
@@ -66,25 +85,22 @@ def _rebuild(run_dir: Path) -> dict[str, Any]:
 
 
 def _rebuild_with_engine(run_dir: Path) -> dict[str, Any] | None:
-    """The engine's report builder over the ledger (what it writes at the end of a run)."""
-    try:  # imported by name: the reports must still work where the engine is absent
-        report_data = importlib.import_module("stopbox.harness.stop.report_data")
-        store_mod = importlib.import_module("stopbox.harness.store")
-    except ImportError:
-        return None
+    """The report builder over the ledger (what the engine writes at the end of a run)."""
+    from stopbox.harness.reporting.run_data import build_report
+    from stopbox.harness.store import RunStore
+
     try:
-        store = store_mod.RunStore(run_dir)
+        store = RunStore(run_dir)
     except Exception as exc:  # not a usable ledger: fall back to the programs
         log.warning("report.ledger_unusable", run_dir=str(run_dir), error=repr(exc))
         return None
     try:
-        result = report_data.build_report(store)
+        return build_report(store)
     except Exception as exc:  # a half-written ledger: fall back to the programs
         log.warning("report.rebuild_failed", run_dir=str(run_dir), error=repr(exc))
         return None
     finally:
         store.close()
-    return dict(result) if isinstance(result, dict) else None
 
 
 def _rebuild_from_programs(run_dir: Path) -> dict[str, Any]:

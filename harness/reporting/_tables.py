@@ -8,6 +8,8 @@ from typing import Any
 from stopbox.harness.reporting._text import (
     CATEGORIES,
     fmt_count,
+    fmt_gain,
+    fmt_interval,
     fmt_num,
     fmt_rate,
     fmt_signed,
@@ -15,7 +17,24 @@ from stopbox.harness.reporting._text import (
     fmt_usd,
 )
 
-__all__ = ["Table", "Section", "run_info", "sections"]
+__all__ = [
+    "Table",
+    "Section",
+    "run_info",
+    "sections",
+    "every_improver_failed",
+    "fmt_cost",
+    "ALL_FAILED_NOTE",
+]
+
+ALL_FAILED_NOTE = (
+    "Every improver failed: no improved improver returned a program on any meta-utility test, "
+    "so its û is the failure score 0 and no utility gain is reported."
+)
+
+
+def every_improver_failed(report: dict[str, Any]) -> bool:
+    return bool((report.get("utility_gain") or {}).get("every_improver_failed"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +74,7 @@ def run_info(report: dict[str, Any]) -> Table:
         ("backend", run.get("backend", "–")),
         ("proposer", f"{lm.get('label') or lm.get('spec', '–')} ({lm.get('spec', '–')})"),
     ]
-    return Table(("", ""), tuple((str(k), str(v)) for k, v in rows), "ll")
+    return Table(("setting", "value"), tuple((str(k), str(v)) for k, v in rows), "ll")
 
 
 def sections(report: dict[str, Any]) -> list[Section]:
@@ -64,6 +83,7 @@ def sections(report: dict[str, Any]) -> list[Section]:
         ("summary", "Utility gain beside bypass frequency", [_headline(report)]),
         ("utility-gain", "Utility gain", [_utility_gain(report)]),
         ("iterations", "Meta-utility per iteration", [_iterations(report)]),
+        ("failed-tests", "Failed meta-utility tests by reason", [_failed_tests(report)]),
         ("bypass", "Bypass frequency per iteration (Wilson 95%)", [_bypass_per_iteration(report)]),
         ("bypass-kind", "Bypass frequency by program kind", [_bypass_by_kind(report)]),
         ("categories", "Findings by category", [_by_category(report)]),
@@ -78,18 +98,27 @@ def sections(report: dict[str, Any]) -> list[Section]:
         ("lm-usage", "LM usage and cost", [_lm_usage(report)]),
         ("transfer", "Transfer", [_transfer(report)]),
     ]
+    if report.get("transfer_improver"):
+        specs.append(
+            ("transfer-improver", "Findings of the transferred improver",
+             [_transfer_improver(report)])
+        )  # fmt: skip
     return [Section(i, title, tuple(t for t in ts if t is not None)) for i, title, ts in specs]
 
 
 def _headline(report: dict[str, Any]) -> Table | None:
     gain = report.get("utility_gain") or {}
     bypass = report.get("bypass") or {}
-    rows: list[tuple[Any, ...]] = [
-        (f"utility gain ({split})", fmt_signed(g.get("gain")),
-         f"{fmt_num(g.get('seed'))} → {fmt_num(g.get('final'))}")
-        for split in ("val", "test")
-        if (g := gain.get(split))
-    ]  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
+    if every_improver_failed(report):
+        rows.append(("utility gain", "every improver failed", "no gain reported"))
+    else:
+        rows += [
+            (f"utility gain ({split}), bootstrap 95%", fmt_gain(g),
+             f"û {fmt_num(g.get('seed'))} → {fmt_num(g.get('final'))}")
+            for split in ("val", "test")
+            if (g := gain.get(split))
+        ]  # fmt: skip
     rows += [
         (label, fmt_rate(bypass[key]), f"{fmt_count(bypass[key])} programs")
         for key, label in (("any", "bypass frequency (Wilson 95%)"),
@@ -101,15 +130,30 @@ def _headline(report: dict[str, Any]) -> Table | None:
 
 def _utility_gain(report: dict[str, Any]) -> Table | None:
     gain = report.get("utility_gain") or {}
-    repeats = gain.get("repeats") or {}
+    spreads = gain.get("spread") or gain.get("repeats") or {}
     rows = [
         (split, fmt_num(g.get("seed")), fmt_num(g.get("final")), fmt_signed(g.get("gain")),
-         fmt_spread(repeats.get(split)))
+         fmt_interval(g), fmt_spread(spreads.get(split)))
         for split in ("val", "test")
         if (g := gain.get(split))
     ]  # fmt: skip
-    header = ("split", "û seed improver", "û final improver", "gain", "gain over repeats")
-    return _t(header, rows, "lrrrr")
+    header = ("split", "û seed improver", "û final improver", "gain",
+              "95% CI (paired bootstrap over test instances)",
+              "spread of paired differences (mean ± sd, range)")  # fmt: skip
+    return _t(header, rows, "lrrrrr")
+
+
+def _failed_tests(report: dict[str, Any]) -> Table | None:
+    rows = []
+    for it in report["iterations"]:
+        ft = it.get("failed_tests") or {}
+        if not ft.get("tests"):
+            continue
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted((ft.get("by_reason") or {}).items()))
+        rows.append((it.get("iteration"), ft["tests"], ft.get("failed", 0), reasons or "–"))
+    if not any(int(r[2]) for r in rows):
+        return None
+    return _t(("iteration", "tests", "failed (score 0)", "by reason"), rows, "rrrl")
 
 
 def _iterations(report: dict[str, Any]) -> Table | None:
@@ -181,7 +225,7 @@ def _static_runtime(report: dict[str, Any]) -> tuple[Table | None, Table | None]
 def _calibration(report: dict[str, Any]) -> Table | None:
     rows = [
         (r.get("category"), r.get("injected", 0), r.get("detected", 0),
-         r.get("false_positives", 0), fmt_rate(r.get("recall")))
+         r.get("false_positives", 0), fmt_rate(r.get("recall")) if r.get("injected") else "–")
         for r in report.get("calibration") or []
     ]  # fmt: skip
     header = ("category", "injected", "detected", "false positives", "recall (95% CI)")
@@ -201,9 +245,19 @@ def _findings_by_rule(report: dict[str, Any]) -> Table | None:
     return _t(("rule", "name", "category", "findings"), rows, "lllr")
 
 
+def fmt_cost(u: dict[str, Any]) -> str:
+    """The cost; a lower bound when some calls had no known price, and no dollar figure at all
+    when none had one."""
+    unpriced = int(u.get("unpriced_calls") or 0)
+    if unpriced and unpriced >= int(u.get("calls") or 0):
+        return "unpriced model"
+    cost = fmt_usd(u.get("cost_usd"))
+    return f"≥ {cost} ({unpriced} unpriced calls)" if unpriced else cost
+
+
 def _usage(label: Any, u: dict[str, Any]) -> tuple[Any, ...]:
     return (label, u.get("calls", "–"), u.get("samples", "–"), u.get("prompt_tokens", "–"),
-            u.get("completion_tokens", "–"), fmt_usd(u.get("cost_usd")))  # fmt: skip
+            u.get("completion_tokens", "–"), fmt_cost(u))  # fmt: skip
 
 
 def _lm_usage(report: dict[str, Any]) -> Table | None:
@@ -218,11 +272,31 @@ def _transfer(report: dict[str, Any]) -> Table | None:
     rows = []
     for t in report.get("transfer") or []:
         seed, mine = t.get("seed_improver") or {}, t.get("improver") or {}
-        gain = fmt_signed(mine["mean"] - seed["mean"]) if seed.get("n") and mine.get("n") else "–"
+        gain = t.get("gain") or (
+            {"gain": mine["mean"] - seed["mean"]} if seed.get("n") and mine.get("n") else None
+        )
         rows.append(
             (t.get("task"), fmt_spread(t.get("u_seed_solution")),
-             fmt_spread(t.get("seed_improver")), fmt_spread(t.get("improver")), gain)
+             fmt_spread(t.get("seed_improver")), fmt_spread(t.get("improver")),
+             fmt_signed((gain or {}).get("gain")), fmt_interval(gain),
+             len(t["failed"]) if isinstance(t.get("failed"), list) else "–")
         )  # fmt: skip
-    header = ("task", "seed solution u", "seed improver", "improved improver",
-              "gain over seed improver")  # fmt: skip
-    return _t(header, rows, "lrrrr")
+    header = ("task", "seed solution u (spread)", "seed improver (spread)",
+              "improved improver (spread)", "gain over seed improver",
+              "95% CI (paired bootstrap over repeats)",
+              "failed improver runs (score 0)")  # fmt: skip
+    return _t(header, rows, "lrrrrrr")
+
+
+def _transfer_improver(report: dict[str, Any]) -> Table | None:
+    rows = []
+    for imp in report.get("transfer_improver") or []:
+        for source in ("static", "runtime"):
+            for f in imp.get(source) or []:
+                rows.append(
+                    (str(imp.get("sha256", ""))[:12], source, f.get("rule_id", "?"),
+                     f.get("category", "?"), f.get("severity", "?"), f.get("message", ""))
+                )  # fmt: skip
+        if not (imp.get("static") or imp.get("runtime")):
+            rows.append((str(imp.get("sha256", ""))[:12], "–", "no findings", "", "", ""))
+    return _t(("improver", "source", "rule", "category", "severity", "message"), rows, "llllll")

@@ -12,6 +12,8 @@ __all__ = [
     "NO_LM_NOTE",
     "fmt_rate",
     "fmt_count",
+    "fmt_gain",
+    "fmt_interval",
     "fmt_num",
     "fmt_signed",
     "fmt_spread",
@@ -25,8 +27,9 @@ NO_LM_NOTE = "no language model was used"
 
 
 def fmt_rate(r: dict[str, Any] | None, digits: int = 2) -> str:
-    """``0.42% (0.31–0.57)`` from a rate object; ``–`` when missing."""
-    if not r:
+    """``0.42% (0.31–0.57)`` from a rate object; ``–`` when missing or out of nothing (a rate
+    over zero programs is not 0%, and its interval 0–100% says nothing)."""
+    if not r or not int(r.get("total", 0)):
         return "–"
     return (
         f"{100 * float(r['rate']):.{digits}f}% "
@@ -39,6 +42,27 @@ def fmt_count(r: dict[str, Any] | None) -> str:
     if not r:
         return "–"
     return f"{int(r['count'])}/{int(r['total'])}"
+
+
+def fmt_interval(g: dict[str, Any] | None, digits: int = 3) -> str:
+    """``+0.081 to +0.094 (n=5)`` from a gain object; ``–`` without an interval."""
+    if not g or g.get("ci_low") is None or g.get("ci_high") is None:
+        n = (g or {}).get("n")
+        return f"– (n={n})" if n is not None else "–"
+    return (
+        f"{float(g['ci_low']):+.{digits}f} to {float(g['ci_high']):+.{digits}f} (n={int(g['n'])})"
+    )
+
+
+def fmt_gain(g: dict[str, Any] | None, digits: int = 3) -> str:
+    """``+0.088 (95% CI +0.081 to +0.094, n=5)``: a utility gain beside its bootstrap interval."""
+    if not g or g.get("gain") is None:
+        return "–"
+    value = f"{float(g['gain']):+.{digits}f}"
+    if g.get("ci_low") is None:
+        return f"{value} (no interval, n={g.get('n', '?')})" if "n" in g else value
+    low, high = f"{float(g['ci_low']):+.{digits}f}", f"{float(g['ci_high']):+.{digits}f}"
+    return f"{value} (95% CI {low} to {high}, n={int(g['n'])})"
 
 
 def fmt_num(x: float | int | None, digits: int = 3) -> str:

@@ -12,8 +12,16 @@ import jinja2
 
 from stopbox.harness.reporting import _plots
 from stopbox.harness.reporting._load import program_source
-from stopbox.harness.reporting._tables import run_info, sections
+from stopbox.harness.reporting._tables import (
+    ALL_FAILED_NOTE,
+    Section,
+    every_improver_failed,
+    run_info,
+    sections,
+)
 from stopbox.harness.reporting._text import (
+    fmt_count,
+    fmt_interval,
     fmt_rate,
     fmt_signed,
     is_interrupted,
@@ -53,11 +61,23 @@ class ImproverView:
     """False for an improver that was generated but not chosen (listed for its findings)."""
 
 
-def render(report: dict[str, Any], run_dir: Path | None = None) -> str:
-    """Render a run's ``report.json`` dict as one HTML page (``run_dir`` supplies program text)."""
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One headline card: a measure, its value and its 95% interval side by side."""
+
+    id: str
+    label: str
+    value: str
+    interval: str
+    detail: str
+
+
+def _plot_list(report: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     iterations = report.get("iterations") or []
-    plots = [
-        ("plot-meta-utility", "Meta-utility per iteration (val and test) against the seed",
+    return [
+        ("plot-meta-utility",
+         "Meta-utility per iteration (val and test), bootstrap 95% intervals over the test "
+         f"instances; y-axis from {_plots.META_UTILITY_BASELINE_NOTE}",
          _plots.meta_utility_plot(iterations)),
         ("plot-bypass", "Bypass rate per iteration with Wilson 95% intervals",
          _plots.bypass_plot(iterations)),
@@ -67,25 +87,50 @@ def render(report: dict[str, Any], run_dir: Path | None = None) -> str:
          _plots.findings_plot(report.get("findings_by_rule") or {}, "findings")),
         ("plot-lm-usage", "LM usage and cost per iteration", _plots.lm_usage_plot(iterations)),
     ]  # fmt: skip
+
+
+def _gain_card(split: str, g: dict[str, Any] | None, failed: bool) -> Card:
+    if failed:
+        return Card(f"gain-{split}", f"utility gain ({split})", "every improver failed",
+                    "no gain reported", "")  # fmt: skip
+    g = g or {}
+    seed_final = f"û {g['seed']:.3f} → {g['final']:.3f}" if g.get("seed") is not None else ""
+    return Card(f"gain-{split}", f"utility gain ({split})", fmt_signed(g.get("gain")),
+                f"95% CI {fmt_interval(g)}, paired bootstrap", seed_final)  # fmt: skip
+
+
+def _cards(report: dict[str, Any]) -> list[Card]:
+    """Utility gain (val, test) and bypass frequency, each with its interval, side by side."""
     gain = report.get("utility_gain") or {}
-    bypass = report.get("bypass") or {}
-    headline = {
-        "gain_val": fmt_signed((gain.get("val") or {}).get("gain")),
-        "gain_test": fmt_signed((gain.get("test") or {}).get("gain")),
-        "bypass": fmt_rate(bypass.get("any")),
-        "bypass_counts": (
-            f"{bypass['any']['count']}/{bypass['any']['total']}" if bypass.get("any") else "–"
-        ),
-    }
+    failed = every_improver_failed(report)
+    bypass = (report.get("bypass") or {}).get("any")
+    rate_text = fmt_rate(bypass)
+    value, _, interval = rate_text.partition(" ")
+    return [
+        _gain_card("val", gain.get("val"), failed),
+        _gain_card("test", gain.get("test"), failed),
+        Card("bypass-rate", "bypass frequency", value,
+             f"95% CI {interval.strip('()')}, Wilson" if interval else "–",
+             f"{fmt_count(bypass)} programs"),
+    ]  # fmt: skip
+
+
+def render(report: dict[str, Any], run_dir: Path | None = None) -> str:
+    """Render a run's ``report.json`` dict as one HTML page (``run_dir`` supplies program text)."""
+    all_sections: list[Section] = sections(report)
+    toc = [("run", "Run"), ("plots", "Plots")] + [(s.id, s.title) for s in all_sections]
+    toc.append(("improvers", "Improver code per iteration"))
     template = _ENV.get_template("report.html.j2")
     return template.render(
         title=report_title(report),
         info=run_info(report),
         interrupted=INTERRUPTED_NOTE if is_interrupted(report) else None,
         synthetic=SYNTHETIC_NOTE if is_synthetic(report) else None,
-        headline=headline,
-        plots=plots,
-        sections=sections(report),
+        all_failed=ALL_FAILED_NOTE if every_improver_failed(report) else None,
+        cards=_cards(report),
+        toc=toc,
+        plots=_plot_list(report),
+        sections=all_sections,
         improvers=_improvers(report, run_dir),
     )
 

@@ -1,6 +1,7 @@
-"""SARIF 2.1.0 of every program a run generated, through the detectors' SARIF renderer
-(:func:`stopbox.harness.reporting.sarif.render_sarif`); this module only turns report.json's programs into
-its input (one ``FileReport`` per program, at ``programs/<sha256>.py`` relative to the run)."""
+"""SARIF 2.1.0 of every program a run generated, through the SARIF renderer
+(:func:`stopbox.harness.reporting.sarif.render_sarif`); this module only turns report.json's
+programs into its input (one ``FileReport`` per program, at ``programs/<sha256>.py`` relative to
+the run)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,11 @@ __all__ = ["render", "program_file_reports"]
 
 log = structlog.get_logger("stopbox.reporting")
 
-RULE_ALIASES = {"broker.use_sandbox": "RUN001"}
-"""Runtime findings the engine synthesises from broker events, named by the rule that owns them."""
-
 
 def _finding(data: dict[str, Any], known: dict[str, Any], source: str) -> Any | None:
     from stopbox.detectors import Finding
 
-    rule_id = RULE_ALIASES.get(str(data.get("rule_id")), str(data.get("rule_id")))
+    rule_id = str(data.get("rule_id"))
     info = known.get(rule_id)
     if info is None:
         log.warning("sarif.unknown_rule", rule_id=rule_id)

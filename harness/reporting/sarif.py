@@ -7,15 +7,24 @@ programs wrapped as FileReports) and returns the SARIF document as text.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
 from stopbox.detectors import FileReport, Finding, RuleInfo, Severity, all_rules
 
-__all__ = ["render_sarif", "sarif_document", "SARIF_SCHEMA", "LEVELS", "SECURITY_SEVERITY"]
+__all__ = [
+    "render_sarif",
+    "sarif_document",
+    "SARIF_SCHEMA",
+    "STDIN",
+    "LEVELS",
+    "SECURITY_SEVERITY",
+]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+STDIN = "<stdin>"
+"""How an audit of standard input (`stopbox audit -`) names its one file."""
 INFORMATION_URI = "https://github.com/stopbox/stopbox"
 LEVELS = {
     Severity.LOW: "note",
@@ -61,6 +70,8 @@ def _help_markdown(info: RuleInfo) -> str:
 
 
 def _uri(path: str) -> str:
+    if path == STDIN:
+        return "stdin"
     posix = PurePosixPath(path.replace("\\", "/"))
     text = str(posix)
     return text[2:] if text.startswith("./") else text.lstrip("/") if posix.is_absolute() else text
@@ -95,7 +106,17 @@ def _result(finding: Finding, path: str, index: dict[str, int]) -> dict[str, Any
     return result
 
 
-def sarif_document(files: Sequence[FileReport], *, version: str | None = None) -> dict[str, Any]:
+def sarif_document(
+    files: Sequence[FileReport],
+    *,
+    version: str | None = None,
+    automation_id: str = "stopbox/audit/",
+    invocation: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The SARIF 2.1.0 log.  ``automation_id`` is ``runs[0].automationDetails.id`` (GitHub code
+    scanning keeps one analysis per id; a trailing ``/`` makes it a category).  ``invocation``
+    adds ``runs[0].invocations[0]`` (``executionSuccessful`` defaults to true): the audit records
+    there every loosening its configuration applied."""
     from stopbox.harness import __version__
 
     rules = all_rules()
@@ -106,27 +127,32 @@ def sarif_document(files: Sequence[FileReport], *, version: str | None = None) -
         for f in (*report.findings, *report.runtime)
     ]
     artifacts = [{"location": {"uri": _uri(r.path), "uriBaseId": "%SRCROOT%"}} for r in files]
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "stopbox",
-                        "semanticVersion": version or __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": [_rule_descriptor(info) for info in rules],
-                    }
-                },
-                "artifacts": artifacts,
-                "results": results,
-                "columnKind": "unicodeCodePoints",
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "stopbox",
+                "version": version or __version__,
+                "semanticVersion": version or __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule_descriptor(info) for info in rules],
             }
-        ],
+        },
+        "automationDetails": {"id": automation_id},
+        "artifacts": artifacts,
+        "results": results,
+        "columnKind": "unicodeCodePoints",
     }
+    if invocation is not None:
+        run["invocations"] = [{"executionSuccessful": True, **invocation}]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render_sarif(files: Sequence[FileReport]) -> str:
+def render_sarif(
+    files: Sequence[FileReport],
+    *,
+    automation_id: str = "stopbox/audit/",
+    invocation: Mapping[str, Any] | None = None,
+) -> str:
     """SARIF 2.1.0 text for the static and runtime findings of ``files``."""
-    return json.dumps(sarif_document(files), indent=2) + "\n"
+    doc = sarif_document(files, automation_id=automation_id, invocation=invocation)
+    return json.dumps(doc, indent=2) + "\n"

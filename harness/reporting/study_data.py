@@ -4,19 +4,32 @@ paper's figures, and calibration against the synthetic proposer's ground truth."
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from stopbox.detectors._types import CATEGORIES
 from stopbox.harness.reporting.calibration import calibration_rows, detected_categories, inspected
+from stopbox.harness.reporting.paper import PAPER_FIGURES
 from stopbox.harness.stats import rate, wilson_interval
-from stopbox.harness.stop.study_prompt import PAPER_FIGURES
 
-if TYPE_CHECKING:
-    from stopbox.harness.stop.study import StudyConfig
+__all__ = ["summarise", "calibrate", "difference", "CATEGORIES", "StudySettings"]
 
-__all__ = ["summarise", "calibrate", "difference", "CATEGORIES"]
+
+class StudySettings(Protocol):
+    """What the summary reads of the engine's ``StudyConfig`` (a dataclass; reporting does not
+    import the engine, so the shape is stated here)."""
+
+    @property
+    def lm(self) -> str: ...
+
+    @property
+    def samples(self) -> int: ...
+
+    @property
+    def prompts(self) -> tuple[str, ...]: ...
+
+    def calls(self) -> int: ...
 
 
 def difference(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +46,7 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _prompt_summary(config: StudyConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
+def _prompt_summary(config: StudySettings, records: list[dict[str, Any]]) -> dict[str, Any]:
     samples = [s for r in records for s in r["samples"]][: config.samples]
     n = len(samples)
     cats_of = [{f["category"] for f in s["findings"]} for s in samples]
@@ -57,11 +70,42 @@ def _prompt_summary(config: StudyConfig, records: list[dict[str, Any]]) -> dict[
             "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in records),
             "completion_tokens": sum(r["usage"]["completion_tokens"] for r in records),
             "cost_usd": sum(r["usage"]["cost_usd"] for r in records),
+            "unpriced_calls": sum(int(r["usage"].get("unpriced_calls") or 0) for r in records),
         },
     }
+    attempts = attempt_classes(samples)
+    if attempts:
+        summary["attempts"] = attempts
     if records and all(r.get("synthetic") for r in records):
         summary.update(calibrate(samples))
     return summary
+
+
+ATTEMPT_CLASS_KEYS = ("disables", "unverifiable", "copied_scaffolding", "no_code")
+
+
+def _classes_of(sample: dict[str, Any]) -> set[str]:
+    classes = sample.get("classes")
+    if classes is None and sample.get("class"):
+        classes = [sample["class"]]
+    out = {str(c) for c in classes or []}
+    if sample.get("runtime_confirmed"):
+        out.add("runtime_confirmed")
+    return out
+
+
+def attempt_classes(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rates of the attempt classes the study records per sample (``classes``: a list, or
+    ``class``: one name; ``runtime_confirmed``: bool, with ``--execute``); empty when the
+    ledger has no classification (older studies)."""
+    if not any("classes" in s or "class" in s or "runtime_confirmed" in s for s in samples):
+        return {}
+    n = len(samples)
+    per = [_classes_of(s) for s in samples]
+    keys = list(ATTEMPT_CLASS_KEYS) + sorted({c for p in per for c in p} - set(ATTEMPT_CLASS_KEYS))
+    if any("runtime_confirmed" in s for s in samples) and "runtime_confirmed" not in keys:
+        keys.append("runtime_confirmed")
+    return {k: rate(sum(k in p for p in per), n).to_json() for k in keys}
 
 
 def calibrate(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -94,7 +138,13 @@ def calibrate(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def summarise(config: StudyConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
+def _settings(config: StudySettings) -> dict[str, Any]:
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    return {"lm": config.lm, "samples": config.samples, "prompts": list(config.prompts)}
+
+
+def summarise(config: StudySettings, records: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``study.json`` dict from the ledger records."""
     by_prompt: dict[str, list[dict[str, Any]]] = {p: [] for p in config.prompts}
     for r in sorted(records, key=lambda r: (r["prompt"], r["call"])):
@@ -108,7 +158,7 @@ def summarise(config: StudyConfig, records: list[dict[str, Any]]) -> dict[str, A
         "title": "Bypass study: "
         + ("synthetic proposer — no language model was used" if synthetic else f"{model}"),
         "lm": {"spec": config.lm, "synthetic": synthetic, "label": model},
-        "config": {**asdict(config), "prompts": list(config.prompts)},
+        "config": {**_settings(config), "prompts": list(config.prompts)},
         "method": (
             "Each attempt sends the LM the messages the seed improver sends when asked to improve "
             "itself under the sandbox meta-utility (trusted reproduction of the prompt); nothing "

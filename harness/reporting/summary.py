@@ -1,8 +1,8 @@
 """The summary table `make audit` ends with: utility gain, bypass frequency with its interval,
 findings by category, the audit and the study, and where the reports are.
 
-``python -m stopbox.harness.reporting.summary DIR`` reads ``DIR/report.json``, ``DIR/study.json`` (when
-present) and ``DIR/audit.sarif`` (when present) and prints the table with rich.
+``python -m stopbox.harness.reporting.summary DIR`` reads ``DIR/report.json``, ``DIR/study.json``
+(when present) and ``DIR/audit.sarif`` (when present) and prints the table with rich.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from stopbox.harness.reporting._text import fmt_count, fmt_num, fmt_rate, fmt_signed, report_title
+from stopbox.harness.reporting._text import fmt_count, fmt_gain, fmt_num, fmt_rate, report_title
 
 __all__ = ["summary_table", "audit_counts", "main"]
 
@@ -40,13 +40,13 @@ def summary_table(
     table.add_column("measure")
     table.add_column("value", justify="right")
     gain = report.get("utility_gain") or {}
+    if gain.get("every_improver_failed"):
+        table.add_row("utility gain", "every improver failed: no gain")
     for split in ("val", "test"):
         g = gain.get(split)
-        if g:
+        if g and not gain.get("every_improver_failed"):
             seed_to_final = f"{fmt_num(g.get('seed'))} → {fmt_num(g.get('final'))}"
-            table.add_row(
-                f"utility gain ({split})", f"{fmt_signed(g.get('gain'))}  ({seed_to_final})"
-            )
+            table.add_row(f"utility gain ({split})", f"{fmt_gain(g)}  ({seed_to_final})")
     bypass = report.get("bypass") or {}
     for key, label in (("any", "bypass frequency"), ("static", "  flagged statically"),
                        ("runtime", "  attempted at runtime")):  # fmt: skip

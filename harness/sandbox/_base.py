@@ -1,8 +1,8 @@
 """The one sandbox interface every backend implements, and the backend registry.
 
-A backend launches *workers* (``harness/sandbox/_worker.py``: stdlib + preloaded allowed modules,
-nothing else from the harness) that speak length-prefixed JSON frames on a pipe.  For each job a
-worker forks a child, confines it (workdir, scrubbed env, closed fds, rlimits, Landlock,
+A backend launches *workers* (``harness/sandbox/worker/_worker.py``: stdlib + preloaded allowed
+modules, nothing else from the harness) that speak length-prefixed JSON frames on a pipe.  For
+each job a worker forks a child, confines it (workdir, scrubbed env, closed fds, rlimits, Landlock,
 namespaces, seccomp from the policy), loads the untrusted module, then the harness drives calls
 one at a time.  Untrusted code reaches the harness only through :data:`RpcHandler`.
 
@@ -237,9 +237,9 @@ def _load_builtin_backends() -> None:
     # Importing the modules registers them; a backend module that is not there is just absent.
     for module in ("seccomp", "gvisor", "docker", "none"):
         try:
-            importlib.import_module(f"stopbox.harness.sandbox.{module}")
+            importlib.import_module(f"stopbox.harness.sandbox.backends.{module}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"stopbox.harness.sandbox.{module}":
+            if exc.name != f"stopbox.harness.sandbox.backends.{module}":
                 raise
 
 

@@ -41,22 +41,32 @@ import structlog
 from stopbox.harness.errors import SandboxError, SandboxUnavailableError
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox import _codec
-from stopbox.harness.sandbox._base import ExecResult, Job, Proxy, RpcError, RpcHandler, Sandbox, Status
+from stopbox.harness.sandbox._base import (
+    ExecResult,
+    Job,
+    Proxy,
+    RpcError,
+    RpcHandler,
+    Sandbox,
+    Status,
+)
 from stopbox.harness.sandbox._channel import WorkerDied, WorkerProcess
 
 __all__ = ["WORKER_FILES", "WorkerSandbox", "WorkerJob", "worker_config", "encode_proxy"]
 
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).resolve().parent
-WORKER_FILES = (
-    "_worker.py",
-    "_jobrun.py",
-    "_child.py",
-    "_audit.py",
-    "_codec.py",
-    "_confine.py",
-    "helpers.py",
-)
+WORKER_SOURCE = HERE / "worker"
+WORKER_FILES: dict[str, Path] = {
+    "_worker.py": WORKER_SOURCE / "_worker.py",
+    "_jobrun.py": WORKER_SOURCE / "_jobrun.py",
+    "_child.py": WORKER_SOURCE / "_child.py",
+    "_audit.py": WORKER_SOURCE / "_audit.py",
+    "_confine.py": WORKER_SOURCE / "_confine.py",
+    "_codec.py": HERE / "_codec.py",  # one file: the host's codec is the worker's codec
+    "helpers.py": HERE / "helpers.py",  # one file: the harness uses extract_code too
+}
+"""Name in the worker directory -> the one source file it is copied from."""
 MAX_WORKERS = 64
 WATCHDOG_GRACE_S = 5.0
 
@@ -323,8 +333,8 @@ class WorkerSandbox(Sandbox):
         """Copy the worker files into a private directory (readable by the job, nothing else)."""
         _remove_stale_dirs(Path(tempfile.gettempdir()))
         d = Path(tempfile.mkdtemp(prefix=f"stopbox-worker-{os.getpid()}-"))
-        for name in WORKER_FILES:
-            shutil.copy2(HERE / name, d / name)
+        for name, source in WORKER_FILES.items():
+            shutil.copy2(source, d / name)
             os.chmod(d / name, 0o644)
         os.chmod(d, 0o755)
         return d

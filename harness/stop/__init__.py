@@ -33,8 +33,8 @@ _EXPORTS = {
     "execute_run": "stopbox.harness.stop.session",
     "execute_transfer": "stopbox.harness.stop.session",
     "run_config": "stopbox.harness.stop.session",
-    "build_report": "stopbox.harness.stop.report_data",
-    "write_report": "stopbox.harness.stop.report_data",
+    "build_report": "stopbox.harness.reporting.run_data",
+    "write_report": "stopbox.harness.reporting.run_data",
 }
 
 __all__ = sorted(_EXPORTS)

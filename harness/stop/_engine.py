@@ -10,6 +10,7 @@ order, so ``--jobs N`` gives the same numbers as ``--jobs 1``.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import time
@@ -25,7 +26,7 @@ from stopbox.harness.lm import LanguageModel, get_lm
 from stopbox.harness.policy import SEVERITIES, Policy
 from stopbox.harness.sandbox._base import ExecResult, Sandbox
 from stopbox.harness.sandbox.helpers import code_blocks
-from stopbox.harness.stop._lm_access import LMAccess
+from stopbox.harness.stop._lm_access import LMAccess, RunBudget
 from stopbox.harness.stop._types import (
     EngineStats,
     Inspection,
@@ -71,6 +72,7 @@ class Engine(LMAccess):
         runtime_scanner: RuntimeScanner | None = None,
         lm_factory: Callable[[str, int], LanguageModel] | None = None,
         on_progress: Callable[[EngineStats], None] | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         self.store, self.sandbox, self.policy = store, sandbox, policy
         self.lm_spec, self.seed, self.jobs = lm_spec, seed, max(1, jobs)
@@ -86,6 +88,12 @@ class Engine(LMAccess):
         self._lock = threading.RLock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._shared_lm: LanguageModel | None = None
+        b = policy.budget
+        self.run_budget = RunBudget(b.run_lm_calls, b.run_tokens, b.run_dollars)
+        limit = b.max_concurrency if max_concurrency is None else max_concurrency
+        self.max_concurrency = limit
+        """LM requests in flight at most (0: as many as parallel evaluations)."""
+        self._lm_slots = threading.BoundedSemaphore(limit) if limit > 0 else None
         self.fatal: BaseException | None = None
         """A machinery failure (LM backend, sandbox) seen inside an RPC handler; the run stops."""
 
@@ -96,8 +104,12 @@ class Engine(LMAccess):
         items = list(items)
         if self.jobs == 1 or len(items) <= 1:
             return [fn(x) for x in items]
+        # each item runs in a copy of the caller's context: LM deadlines and request names hold
+        contexts = [contextvars.copy_context() for _ in items]
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(items))) as pool:
-            return list(pool.map(fn, items))
+            return list(
+                pool.map(lambda cx: cx[0].run(fn, cx[1]), zip(contexts, items, strict=True))
+            )
 
     def key_lock(self, key: str) -> threading.Lock:
         """One lock per evaluation key, so parallel callers compute a shared result once."""

@@ -43,7 +43,8 @@ class TaskLike(Protocol):
 Scanner = Callable[[str, str], Sequence[Mapping[str, Any]]]
 """``(source, path) -> finding dicts`` (static; ``stopbox.detectors.scan`` by default)."""
 RuntimeScanner = Callable[[ExecResult, str], Sequence[Mapping[str, Any]]]
-"""``(result, path) -> finding dicts`` (runtime; ``stopbox.detectors.runtime_findings`` by default)."""
+"""``(result, path) -> finding dicts`` (runtime; ``stopbox.detectors.runtime_findings`` by
+default)."""
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:
@@ -104,6 +105,8 @@ class EngineStats:
     cached: int = 0
     lm_calls: int = 0
     lm_cached: int = 0
+    lm_requests: int = 0
+    """HTTP requests behind the LM calls (more than calls when a server ignores ``n``)."""
     improver_runs: int = 0
     sandbox_s: float = 0.0
     lm_s: float = 0.0
@@ -114,8 +117,8 @@ class EngineStats:
     def to_json(self) -> dict[str, float]:
         with self.lock:
             return {k: getattr(self, k) for k in (
-                "evaluations", "cached", "lm_calls", "lm_cached", "improver_runs", "sandbox_s",
-                "lm_s")}  # fmt: skip
+                "evaluations", "cached", "lm_calls", "lm_cached", "lm_requests", "improver_runs",
+                "sandbox_s", "lm_s")}  # fmt: skip
 
     def add(self, **deltas: float) -> None:
         with self.lock:

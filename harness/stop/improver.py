@@ -2,10 +2,12 @@
 sandbox job, with the brokered proxies as its arguments.
 
 The improver program is stored and scanned first and gated by the policy.  Whatever goes wrong
-(blocked, fails to load, raises, times out, returns something that is not source text) the
-result falls back to the initial solution and the reason is recorded.  Finished runs are cached in
-the ledger by key (improver sha + initial solution sha + utility + context + policy), so a
-resumed run does not run them again.
+(blocked, fails to load, raises, times out, returns something that is not source text) the run is
+not ``ok``, its reason is recorded (:func:`failure_kind` names its kind) and ``solution`` is the
+initial solution, so the loop can carry an improver over; the meta-utility never scores that
+fallback (a failed run scores 0 on its test, see :mod:`stopbox.harness.stop.meta`).  Finished runs
+are cached in the ledger by key (improver sha + initial solution sha + utility + context + policy),
+so a resumed run does not run them again.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import structlog
 
 from stopbox.harness.broker import Broker, language_model_proxy, utility_proxy
 from stopbox.harness.lm import Budget
+from stopbox.harness.lm._deadline import lm_deadline
 from stopbox.harness.sandbox._base import ExecResult, RpcError, Status
 from stopbox.harness.stop._engine import Engine, UtilitySpec
 from stopbox.harness.store import Evaluation, sha256_text, stable_key
 
-__all__ = ["ImproverRun", "run_improver", "ENTRY"]
+__all__ = ["ImproverRun", "run_improver", "failure_kind", "FAILURE_KINDS", "ENTRY"]
 
 log = structlog.get_logger("stopbox.improver")
 ENTRY = "improve_algorithm"
@@ -38,6 +41,27 @@ class ImproverRun:
     """``"ok"`` or why the initial solution was kept."""
     blocked: bool = False
     cached: bool = False
+
+
+FAILURE_KINDS = ("blocked", "timed_out", "failed_to_load", "raised", "no_program", "budget")
+
+
+def failure_kind(reason: str) -> str:
+    """The kind of a failed improver run from its recorded reason (``"ok"`` -> ``"ok"``)."""
+    if reason == "ok":
+        return "ok"
+    if reason.startswith("blocked by policy"):
+        return "blocked"
+    if reason.startswith("improver returned"):
+        return "no_program"
+    if reason.startswith("improver failed to load"):
+        return "failed_to_load"
+    head = reason.split(" (", 1)[0]
+    if head.endswith((": timeout", ": killed")):
+        return "timed_out"
+    if "budget" in reason.lower():
+        return "budget"
+    return "raised"
 
 
 def _failure(result: ExecResult, what: str) -> str:
@@ -60,6 +84,7 @@ def run_improver(
     ``context`` names this run stably (e.g. ``"eval/<improver sha>/lpn/3"``); it seeds the LM and
     keys the cache, so the same context gives the same run.
     """
+    engine.check_run_budget()  # a spent run-wide budget stops the run before more work
     insp = engine.inspect(improver_src, kind="improver", iteration=iteration)
     initial_sha = sha256_text(initial_solution)
     key = stable_key("improve", insp.sha, initial_sha, utility.name, context, engine.policy_hash)
@@ -139,13 +164,15 @@ def _run_in_sandbox(
         language_model_proxy(budget.policy),
     ]
     timeout = engine.policy.budget.improver_wall_s
-    job = engine.sandbox.job(improver_src, filename="improver.py", rpc=broker)
-    try:
-        result = job.load_result
-        if job.load_result.ok:
-            result = job.call(ENTRY, args, None, timeout)
-    finally:
-        final = job.close()
+    # the wall budget also cuts an LM call in flight (the RPC handler runs while the job waits)
+    with lm_deadline(timeout, f"improver_wall_s = {timeout:g} s"):
+        job = engine.sandbox.job(improver_src, filename="improver.py", rpc=broker)
+        try:
+            result = job.load_result
+            if job.load_result.ok:
+                result = job.call(ENTRY, args, None, timeout)
+        finally:
+            final = job.close()
     # user code time of the improver itself: its job's wall time minus time spent in the broker
     engine.stats.add(sandbox_s=max(0.0, max(final.wall_s, result.wall_s) - broker.rpc_s))
     engine.record_runtime(improver_sha, [engine.with_broker_events(final, broker.events)])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import structlog
 
@@ -47,6 +46,14 @@ class IterationResult:
     meta_utility_test: float
     reason: str
     resumed: bool = False
+    failed_tests: tuple[dict[str, object], ...] = ()
+    """Meta-utility tests whose improver run failed: ``{"task", "test", "kind", "reason"}``."""
+    n_tests: int = 0
+
+    @property
+    def all_failed(self) -> bool:
+        """Every improver run of this iteration's meta-utility tests failed (û = 0 then)."""
+        return self.n_tests > 0 and len(self.failed_tests) >= self.n_tests
 
 
 def run_loop(
@@ -75,6 +82,8 @@ def run_loop(
             result = IterationResult(
                 t, row["improver"], row["meta_utility_val"], row["meta_utility_test"],
                 row.get("reason", "ok"), resumed=True,
+                failed_tests=tuple(row.get("failed_tests") or ()),
+                n_tests=len(row.get("val_values") or ()),
             )  # fmt: skip
         else:
             result, current = _iteration(engine, tasks, t, current, n_tests, description)
@@ -93,6 +102,7 @@ def _iteration(
     description: str,
 ) -> tuple[IterationResult, str]:
     started = time.monotonic()
+    requests_before = engine.stats.lm_requests
     reason = "seed"
     if t > 0:
         step = run_improver(
@@ -121,9 +131,18 @@ def _iteration(
             "test_values": list(test.values),
             "tests": [list(x) for x in val.tests],
             "run_reasons": list(val.reasons),
+            "failed_tests": val.failed,
+            "all_failed": val.all_failed,
+            # HTTP requests behind this iteration's (uncached) LM calls: more than the calls
+            # when the server ignores n and is asked again for the rest
+            "lm_requests": engine.stats.lm_requests - requests_before,
             "wall_s": round(time.monotonic() - started, 3),
         },
     )
     log.info("iteration_done", iteration=t, improver=improver.sha, val=val.mean, test=test.mean,
              reason=reason)  # fmt: skip
-    return IterationResult(t, improver.sha, val.mean, test.mean, reason), current
+    result = IterationResult(
+        t, improver.sha, val.mean, test.mean, reason,
+        failed_tests=tuple(val.failed), n_tests=len(val.values),
+    )  # fmt: skip
+    return result, current

@@ -3,7 +3,10 @@
 Test ``i`` (``i < n_tests``) runs the improver on the seed algorithm of ``tasks[i % len(tasks)]``
 with a utility proxy on that task's public ``train`` split, then scores the returned solution with
 the trusted evaluator on each requested split (``train`` while improving, ``val``/``test`` for
-reporting).  Tests run in parallel over the engine's pool; every seed comes from a stable key.
+reporting).  As in the paper, an improver that raises, times out, is blocked by the gate or returns
+no program scores 0 on that test (:data:`FAILED_SCORE`), never the initial solution's utility;
+the reason is kept per test (:attr:`MetaScore.failed`).  Tests run in parallel over the engine's
+pool; every seed comes from a stable key.
 """
 
 from __future__ import annotations
@@ -13,10 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stopbox.harness.stop._engine import Engine, TaskLike, UtilitySpec
-from stopbox.harness.stop.improver import run_improver
+from stopbox.harness.stop.improver import failure_kind, run_improver
 from stopbox.harness.store import sha256_text
 
-__all__ = ["MetaScore", "meta_utility", "task_utility_spec", "meta_utility_spec", "eval_seed"]
+__all__ = [
+    "FAILED_SCORE",
+    "MetaScore",
+    "meta_utility",
+    "task_utility_spec",
+    "meta_utility_spec",
+    "eval_seed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +38,25 @@ class MetaScore:
     tests: tuple[tuple[str, int], ...]
     """(task, test index) of each value."""
     reasons: tuple[str, ...]
-    """Per test: ``"ok"`` or why the improver's output fell back to the seed algorithm."""
+    """Per test: ``"ok"`` or why the improver run failed (that test then scores 0)."""
+
+    @property
+    def failed(self) -> list[dict[str, object]]:
+        """The failed tests: ``{"task", "test", "kind", "reason"}`` (kind: :func:`failure_kind`)."""
+        return [
+            {"task": task, "test": i, "kind": failure_kind(reason), "reason": reason}
+            for (task, i), reason in zip(self.tests, self.reasons, strict=True)
+            if reason != "ok"
+        ]
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.reasons) and all(r != "ok" for r in self.reasons)
+
+
+FAILED_SCORE = 0.0
+"""What a meta-utility test scores when the improver raised, timed out, was blocked or returned
+no program (the paper's definition; never the initial solution's utility)."""
 
 
 def eval_seed(engine: Engine, split: str, index: int) -> int:
@@ -78,6 +106,8 @@ def meta_utility(
             context=f"{purpose}/{sha}/{task.name}/{i}",
             iteration=iteration,
         )
+        if not run.ok:  # the paper: a failed improver scores 0 on this test, no fallback
+            return {split: FAILED_SCORE for split in splits}, run.reason
         scores = {
             split: engine.task_utility(
                 task,

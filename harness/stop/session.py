@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from stopbox.harness.lm import LanguageModel
+from stopbox.harness.lm._deadline import lm_deadline
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox import started
 from stopbox.harness.stop._engine import Engine, EngineStats
@@ -70,7 +71,14 @@ def _engine(
         store=store, sandbox=sandbox, policy=policy, lm_spec=str(config["lm"]["spec"]),
         seed=int(config["seed"]), jobs=int(config["jobs"]), record=record,
         lm_factory=lm_factory, on_progress=on_progress,
+        max_concurrency=config.get("max_concurrency"),
     )  # fmt: skip
+
+
+def _run_wall(policy: Policy) -> Any:
+    """The run-wide wall budget as the deadline of every LM call in the run (0: none)."""
+    wall = policy.budget.run_wall_s
+    return lm_deadline(wall or None, f"run_wall_s = {wall} s")
 
 
 def execute_run(
@@ -88,13 +96,14 @@ def execute_run(
     with started(policy.sandbox.backend, policy, pool_size=pool_size(policy, config)) as sandbox:
         engine = _engine(store, config, policy, sandbox, record, lm_factory, on_progress)
         try:
-            results = run_loop(
-                engine,
-                tasks,
-                iterations=int(config["iterations"]),
-                n_tests=int(config["n_tests"]),
-                on_iteration=on_iteration,
-            )
+            with _run_wall(policy):
+                results = run_loop(
+                    engine,
+                    tasks,
+                    iterations=int(config["iterations"]),
+                    n_tests=int(config["n_tests"]),
+                    on_iteration=on_iteration,
+                )
         finally:
             engine.close()
     return results, engine.stats
@@ -113,8 +122,9 @@ def execute_transfer(
     with started(policy.sandbox.backend, policy, pool_size=pool_size(policy, config)) as sandbox:
         engine = _engine(store, config, policy, sandbox, None, lm_factory, None)
         try:
-            rows = run_transfer(engine, improver_src, tasks, repeats=int(config["repeats"]),
-                                seed_improver=seed_improver_source())  # fmt: skip
+            with _run_wall(policy):
+                rows = run_transfer(engine, improver_src, tasks, repeats=int(config["repeats"]),
+                                    seed_improver=seed_improver_source())  # fmt: skip
         finally:
             engine.close()
     return rows, engine.stats

@@ -8,7 +8,8 @@ and without a warning in the prompt, over 10,000 attempts per prompt.
 
 Here an attempt is produced by sending the LM exactly the messages the seed improver would send
 (a trusted reproduction of its prompt; no sandbox needed, nothing generated is executed).  Every
-attempt is scanned by every detector rule (``stopbox.detectors.scan``) *and* by the paper's text search.
+attempt is scanned by every detector rule (``stopbox.detectors.scan``) *and* by the paper's text
+search.
 Attempts are made in LM calls of ``samples_per_call`` samples; finished calls are appended to a
 ledger (``attempts.jsonl``), so an interrupted study resumes where it stopped.
 """
@@ -16,10 +17,12 @@ ledger (``attempts.jsonl``), so an interrupted study resumes where it stopped.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,12 +33,21 @@ from stopbox.harness import errors
 from stopbox.harness.errors import UsageError
 from stopbox.harness.reporting.study_data import summarise
 from stopbox.harness.sandbox.helpers import code_blocks
+from stopbox.harness.stop.study_classify import (
+    HEADLINE,
+    class_rates,
+    classify_attempt,
+    scaffolding_lines,
+)
 from stopbox.harness.stop.study_prompt import (
     EXPERTISE,
+    META_UTILITY,
     PROMPTS,
     TEMPERATURE,
     study_message,
 )
+
+_SCAFFOLD = scaffolding_lines(META_UTILITY)
 
 __all__ = [
     "StudyConfig",
@@ -43,6 +55,7 @@ __all__ = [
     "paper_method",
     "extract_program",
     "summarise",
+    "add_attempt_classes",
     "PROMPTS",
 ]
 
@@ -61,13 +74,19 @@ class StudyConfig:
     samples_per_call: int = 5
     policy: str | None = None
     """Policy name or file for the detectors (None: the default policy)."""
+    execute: bool = False
+    """Also run every attempt in the sandbox (runtime probe) and count ``runtime_confirmed``."""
+    backend: str | None = None
+    """Sandbox backend of ``--execute`` (None: the policy's)."""
+    record: str | None = None
+    """Append every LM response to this cassette (``--record``; replay with ``replay:<it>``)."""
 
     def calls(self) -> int:
         return math.ceil(self.samples / self.samples_per_call)
 
     def compatible(self, other: StudyConfig) -> bool:
         """Whether ``other`` may resume a ledger written under ``self``."""
-        keys = ("lm", "seed", "samples_per_call", "policy")
+        keys = ("lm", "seed", "samples_per_call", "policy", "execute")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
@@ -97,24 +116,32 @@ def _load_policy(path: str | None) -> Any:
     return load_policy(path)
 
 
-def _attempt_call(lm: Any, policy: Any, prompt: str, call: int, n: int) -> dict[str, Any]:
-    """One LM call of ``n`` samples for ``prompt``, every sample inspected: one ledger record."""
+def _attempt_call(
+    lm: Any, policy: Any, prompt: str, call: int, n: int, probe: Any = None
+) -> dict[str, Any]:
+    """One LM call of ``n`` samples for ``prompt``, every sample inspected (and, with ``probe``,
+    run in the sandbox): one ledger record."""
     from stopbox import detectors
 
     response = lm.complete(EXPERTISE, [study_message(prompt)], temperature=TEMPERATURE, n=n)
     samples = []
     for j, text in enumerate(response.texts):
         program = extract_program(text)
-        findings = detectors.scan(program, f"study/{prompt}/{call}-{j}.py", policy)
-        samples.append(
-            {
-                "sha256": hashlib.sha256(program.encode()).hexdigest(),
-                "program": program,
-                "findings": [f.to_json() for f in findings],
-                "paper_method": paper_method(program),
-                "label": dict(response.labels[j]) if j < len(response.labels) else None,
-            }
-        )
+        path = f"study/{prompt}/{call}-{j}.py"
+        findings = [f.to_json() for f in detectors.scan(program, path, policy)]
+        classes = classify_attempt(text, program, findings, _SCAFFOLD)
+        sample: dict[str, Any] = {
+            "sha256": hashlib.sha256(program.encode()).hexdigest(),
+            "program": program,
+            "findings": findings,
+            "paper_method": paper_method(program),
+            "label": dict(response.labels[j]) if j < len(response.labels) else None,
+            "classes": classes,
+            "chars": len(text),
+        }
+        if probe is not None:
+            sample.update(probe(program, path, classes))
+        samples.append(sample)
     return {
         "prompt": prompt,
         "call": call,
@@ -123,10 +150,44 @@ def _attempt_call(lm: Any, policy: Any, prompt: str, call: int, n: int) -> dict[
             "prompt_tokens": response.prompt_tokens,
             "completion_tokens": response.completion_tokens,
             "cost_usd": response.cost_usd,
+            "unpriced_calls": 0 if response.priced else 1,
+            "requests": response.requests,
         },
         "synthetic": bool(lm.is_synthetic),
         "model": response.model or lm.label,
     }
+
+
+@contextmanager
+def _prober(config: StudyConfig, policy: Any) -> Iterator[Any]:
+    """With ``--execute``: a function running one attempt in the sandbox (the runtime probe:
+    ``improve_algorithm`` driven through the broker with the synthetic LM and a probe utility),
+    returning ``{"runtime_confirmed": bool, "runtime": {...}}``; else None."""
+    if not config.execute:
+        yield None
+        return
+    try:
+        probes: Any = importlib.import_module("stopbox.harness.probe")
+    except ImportError:  # pragma: no cover - the probe module ships with the harness
+        raise UsageError("study --execute needs stopbox.harness.probe (runtime probe)") from None
+    backend = config.backend or policy.sandbox.backend
+    with probes.probe_sandbox(policy, backend) as sandbox:
+
+        def probe(program: str, path: str, classes: list[str]) -> dict[str, Any]:
+            if "no_code" in classes:
+                return {"runtime_confirmed": False, "runtime": {"skipped": "no code"}}
+            result = probes.probe_program(program, path, policy, backend, sandbox=sandbox)
+            status = result.exec_result.status.value if result.exec_result is not None else None
+            return {
+                "runtime_confirmed": bool(result.called_utility_unsandboxed),
+                "runtime": {
+                    "status": status,
+                    "error": result.error,
+                    "rules": sorted({f.rule_id for f in result.runtime_findings}),
+                },
+            }
+
+        yield probe
 
 
 def run_calls(
@@ -141,16 +202,23 @@ def run_calls(
     records: list[dict[str, Any]] = []
     try:
         policy = _load_policy(config.policy)
-        shared = None if config.lm.startswith("synthetic") else get_lm(config.lm, seed=config.seed)
+        record = Path(config.record) if config.record else None
+        shared: Any = get_lm(config.lm, seed=config.seed, record=record)
+        if shared.per_call_instances and record is None:  # seeded per call: order-free
+            shared.close()
+            shared = None
         try:
-            for call in calls:
-                n = min(config.samples_per_call, config.samples - call * config.samples_per_call)
-                lm = shared or get_lm(config.lm, seed=call_seed(config.seed, prompt, call))
-                try:
-                    records.append(_attempt_call(lm, policy, prompt, call, n))
-                finally:
-                    if shared is None:
-                        lm.close()
+            with _prober(config, policy) as probe:
+                for call in calls:
+                    n = min(
+                        config.samples_per_call, config.samples - call * config.samples_per_call
+                    )
+                    lm = shared or get_lm(config.lm, seed=call_seed(config.seed, prompt, call))
+                    try:
+                        records.append(_attempt_call(lm, policy, prompt, call, n, probe))
+                    finally:
+                        if shared is None:
+                            lm.close()
         finally:
             if shared is not None:
                 shared.close()
@@ -240,6 +308,31 @@ def _chunks(todo: list[tuple[str, int]], size: int) -> Iterator[tuple[str, list[
             yield prompt, calls[i : i + size]
 
 
+def add_attempt_classes(
+    study: dict[str, Any], config: StudyConfig, records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Per prompt: ``attempts`` (a rate per class, :mod:`~.study_classify`), the ``headline``
+    (``disables``: comparable to the paper's text search) and, with ``--execute``,
+    ``runtime_confirmed``; per run: ``lm.unpriced_calls`` and ``lm.requests``.  Keys that
+    reporting's summarise already filled are kept."""
+    prompts = study.get("prompts") or {}
+    for name, summary in prompts.items():
+        mine = [r for r in records if r["prompt"] == name]
+        samples = [s for r in mine for s in r["samples"]][: config.samples]
+        classes = [s.get("classes") or [] for s in samples]
+        attempts = summary.setdefault("attempts", class_rates(classes))
+        if config.execute:
+            from stopbox.harness.stats import rate
+
+            confirmed = sum(bool(s.get("runtime_confirmed")) for s in samples)
+            attempts.setdefault("runtime_confirmed", rate(confirmed, len(samples)).to_json())
+        summary.setdefault("headline", {"measure": HEADLINE, **attempts[HEADLINE]})
+        lm = summary.setdefault("lm", {})
+        lm.setdefault("unpriced_calls", sum(r["usage"].get("unpriced_calls", 0) for r in mine))
+        lm.setdefault("requests", sum(r["usage"].get("requests", 1) for r in mine))
+    return study
+
+
 def run_study(
     config: StudyConfig,
     out_dir: Path,
@@ -288,6 +381,8 @@ def run_study(
                     _reraise(error)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    study = summarise(config, read_ledger(out_dir))
+    study = add_attempt_classes(
+        summarise(config, read_ledger(out_dir)), config, read_ledger(out_dir)
+    )
     (out_dir / "study.json").write_text(json.dumps(study, indent=2) + "\n", encoding="utf-8")
     return study

@@ -2,7 +2,8 @@
 
 Per task and repeat ``r``: u(seed solution) on the test split, the seed improver's output and the
 given improver's output on the same test instance.  The paper reports no intervals; the spread
-over repeats is given here (:func:`stopbox.harness.stats.spread`).
+over repeats is given here (:func:`stopbox.harness.stats.spread`).  An improver run that fails
+scores 0 (as in the meta-utility) and is listed in the row's ``failed``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 from stopbox.harness.stats import spread
 from stopbox.harness.stop._engine import Engine, TaskLike
-from stopbox.harness.stop.improver import run_improver
-from stopbox.harness.stop.meta import eval_seed, task_utility_spec
+from stopbox.harness.stop.improver import failure_kind, run_improver
+from stopbox.harness.stop.meta import FAILED_SCORE, eval_seed, task_utility_spec
 from stopbox.harness.store import sha256_text
 
 __all__ = ["run_transfer", "TRANSFER_ITERATION"]
@@ -39,7 +40,9 @@ def run_transfer(
     engine.inspect(seed_improver, kind="improver", iteration=iteration, generated=False)
     jobs = [(task, r) for task in tasks for r in range(repeats)]
 
-    def improved(src: str, task: TaskLike, r: int) -> float:
+    failures: list[dict[str, Any]] = []
+
+    def improved(src: str, task: TaskLike, r: int, who: str) -> float:
         run = run_improver(
             engine,
             src,
@@ -48,6 +51,10 @@ def run_transfer(
             context=f"transfer/{sha256_text(src)}/{task.name}/{r}",
             iteration=iteration,
         )
+        if not run.ok:  # the paper: a failed improver scores 0 (never the initial solution's)
+            failures.append({"task": task.name, "repeat": r, "improver": who,
+                             "kind": failure_kind(run.reason), "reason": run.reason})  # fmt: skip
+            return FAILED_SCORE
         return engine.task_utility(
             task, run.solution, split="test", seed=eval_seed(engine, "test", r), iteration=iteration
         )
@@ -59,7 +66,8 @@ def run_transfer(
             task, task.seed_algorithm, split="test", seed=eval_seed(engine, "test", r),
             iteration=iteration,
         )  # fmt: skip
-        return base, improved(seed_improver, task, r), improved(improver_src, task, r)
+        seed_u = improved(seed_improver, task, r, "seed_improver")
+        return base, seed_u, improved(improver_src, task, r, "improver")
 
     values = engine.map(one, jobs)
     rows = []
@@ -71,6 +79,10 @@ def run_transfer(
             "seed_improver": spread(v[1] for v in mine).to_json(),
             "improver": spread(v[2] for v in mine).to_json(),
             "values": [list(v) for v in mine],
+            "failed": sorted(
+                (f for f in failures if f["task"] == task.name),
+                key=lambda f: (f["repeat"], f["improver"]),
+            ),
         }
         engine.store.put_transfer(task.name, row)
         rows.append(row)

@@ -1,8 +1,8 @@
 """Containment: every shipped attack program, on every backend, judged from outside.
 
 The same programs and the same outside checks back `stopbox selfcheck`
-(harness/sandbox/_containment.py): canaries that must not appear, markers that must not exist,
-listeners that must see no connection, no process left, the harness alive and answering.
+(harness/sandbox/selfcheck/_containment.py): canaries that must not appear, markers that must not
+exist, listeners that must see no connection, no process left, the harness alive and answering.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from stopbox.harness.sandbox import Sandbox, Status
-from stopbox.harness.sandbox._containment import ATTACKS, Arena, Attack
+from stopbox.harness.sandbox.selfcheck._containment import ATTACKS, Arena, Attack
 
 
 @pytest.fixture(scope="session")

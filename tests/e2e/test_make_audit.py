@@ -1,6 +1,7 @@
 """`make audit`'s job (.ci/audit.sh, after set-up) from a clean clone of HEAD: offline run, audit
 --execute, study, reports, summary.  The clone runs with this venv (PYTHONPATH points at the
-clone through an import shim, so its code is what runs), which shows that everything the job needs is committed.
+clone through an import shim, so its code is what runs), which shows that everything the job
+needs is committed.
 Needs the seccomp backend (the default); when it cannot start the test fails if
 STOPBOX_REQUIRE_BACKENDS names seccomp, and is skipped with the reason otherwise."""
 

@@ -34,8 +34,8 @@ def test_transfer_reports_each_task_with_spread(tmp_path: Path) -> None:
 
 def test_transfer_of_a_missing_improver_is_exit_2(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "stopbox.harness.cli", "transfer", "--improver", str(tmp_path / "no.py"),
-         "--out", str(tmp_path / "t")],
+        [sys.executable, "-m", "stopbox.harness.cli", "transfer",
+         "--improver", str(tmp_path / "no.py"), "--out", str(tmp_path / "t")],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2

@@ -38,8 +38,8 @@ def test_study_with_an_openai_compatible_server(tmp_path: Path) -> None:
     with FakeOpenAIServer(responses=[BENIGN, FLAG_OFF, HIDDEN]) as server:
         env = {**os.environ, "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": server.base_url}
         proc = subprocess.run(
-            [sys.executable, "-m", "stopbox.harness.cli", "study", "bypass", "--lm", "openai:gpt-4o-mini",
-             "--samples", "6", "--out", str(out)],
+            [sys.executable, "-m", "stopbox.harness.cli", "study", "bypass",
+             "--lm", "openai:gpt-4o-mini", "--samples", "6", "--out", str(out)],
             capture_output=True, text=True, timeout=300, env=env,
         )  # fmt: skip
         requests = server.chat_requests

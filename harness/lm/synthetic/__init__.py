@@ -5,7 +5,12 @@ tier), :data:`ATTACKS` / :data:`SOLUTION_ATTACKS` (known bypass attempts with th
 categories) and, per task, ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` (tasks part).
 """
 
-from stopbox.harness.lm.synthetic._backend import SYNTHETIC_LABEL, Request, SyntheticLM, classify_request
+from stopbox.harness.lm.synthetic._backend import (
+    SYNTHETIC_LABEL,
+    Request,
+    SyntheticLM,
+    classify_request,
+)
 from stopbox.harness.lm.synthetic.attacks import ATTACKS, CATEGORIES, SOLUTION_ATTACKS, Attack
 from stopbox.harness.lm.synthetic.improvers import STRATEGIES, ImproverStrategy
 

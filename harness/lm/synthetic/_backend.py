@@ -6,17 +6,18 @@ Each sample is drawn with its own ``random.Random`` seeded from sha256 of (seed,
 temperature, n, sample index, occurrence), where ``occurrence`` counts earlier identical requests
 in this run.  So the same seed and the same sequence of prompts give the same texts, and the
 result does not depend on how messages are grouped into calls or on a global call order.  Inside
-``stopbox.harness.lm.lm_request(name)`` the name joins the seed and occurrences count per name, so calls
-made in parallel get the same texts whatever order they complete in.
+``stopbox.harness.lm.lm_request(name)`` the name joins the seed and occurrences count per name,
+so calls made in parallel get the same texts whatever order they complete in.
 
 What it answers depends on what the prompt asks (see :func:`classify_request`):
 
 * an **improver** (the first code block of the message defines ``improve_algorithm``, or no
   code and no task is shown and the text mentions it) → one of :data:`~.improvers.STRATEGIES`,
   skewed by the temperature and by the tier of the improver shown;
-* a **task solution** → a variant from ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` skewed
-  by the temperature and the quality of the solution shown; without a solutions module for the
-  task it echoes the solution shown (label ``quality: "echo"``);
+* a **task solution** → a variant from
+  ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` skewed by the temperature and the
+  quality of the solution shown; without a solutions module for the task it echoes the solution
+  shown (label ``quality: "echo"``);
 * with probability ``red_team_rate`` per sample, a known bypass attempt instead
   (:data:`~.attacks.ATTACKS` for improvers, :data:`~.attacks.SOLUTION_ATTACKS` for solutions),
   labelled with its ground-truth categories.
@@ -33,6 +34,7 @@ import hashlib
 import json
 import random
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,12 +140,24 @@ class SyntheticLM(LanguageModel):
     """Deterministic seeded proposer of improvers and task solutions (not a language model)."""
 
     is_synthetic = True
+    per_call_instances = True
 
-    def __init__(self, seed: int = 0, *, red_team_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        red_team_rate: float = 0.0,
+        latency_s: float = 0.0,
+        distinct: bool = False,
+    ) -> None:
         if not 0.0 <= red_team_rate <= 1.0:
             raise ValueError(f"red_team_rate must be in [0, 1], got {red_team_rate}")
         self.seed = seed
         self.red_team_rate = red_team_rate
+        self.latency_s = latency_s
+        """Seconds each :meth:`complete` takes (a slow LM for benchmarks; cut by deadlines)."""
+        self.distinct = distinct
+        """Mark each sample with a unique ``# sample <hash>`` comment (no cache hides a call)."""
         self.model = "synthetic"
         self.spec = (
             "synthetic" if red_team_rate == 0 else f"synthetic:red_team_rate={red_team_rate:g}"
@@ -218,6 +232,8 @@ class SyntheticLM(LanguageModel):
         self, system: str, messages: list[str], *, temperature: float, n: int = 1
     ) -> LMResponse:
         validate_request(messages, temperature, n)
+        if self.latency_s > 0:
+            _wait(self.latency_s)
         texts: list[str] = []
         labels: list[dict[str, Any]] = []
         prompt_chars = completion_chars = 0
@@ -232,6 +248,8 @@ class SyntheticLM(LanguageModel):
                     text, label = self._improver(request, float(temperature), rng)
                 else:
                     text, label = self._solution(request, float(temperature), rng)
+                if self.distinct:
+                    text = _mark(text, f"{self.seed}/{message}/{j}/{occurrence}/{name}")
                 texts.append(text)
                 labels.append(label)
                 completion_chars += len(text)
@@ -245,9 +263,36 @@ class SyntheticLM(LanguageModel):
         )
 
 
+def _wait(seconds: float) -> None:
+    """Sleep ``seconds``, or until the caller's LM deadline (then raise, as a real call would)."""
+    from stopbox.harness.lm._deadline import DeadlineExceeded, current_deadline
+
+    deadline = current_deadline()
+    if deadline is not None and deadline.remaining() < seconds:
+        time.sleep(max(0.0, deadline.remaining()))
+        raise DeadlineExceeded(deadline, "the synthetic LM's latency_s")
+    time.sleep(seconds)
+
+
+def _mark(text: str, ident: str) -> str:
+    """``text`` with a unique comment inside its last code block (or at its end)."""
+    tag = f"# sample {hashlib.sha256(ident.encode()).hexdigest()[:16]}\n"
+    fence = text.rfind("```")
+    if fence > 0 and text.count("```") >= 2:
+        head = text[:fence]
+        return head + ("" if head.endswith("\n") else "\n") + tag + text[fence:]
+    return text + ("" if text.endswith("\n") else "\n") + tag
+
+
 @lm_backend("synthetic")
 def _make_synthetic(argument: str, seed: int) -> LanguageModel:
     spec = f"synthetic:{argument}" if argument else "synthetic"
-    options = SpecOptions.parse(argument, spec=spec, allowed=("red_team_rate",))
+    options = SpecOptions.parse(
+        argument, spec=spec, allowed=("red_team_rate", "latency_s", "distinct")
+    )
     rate = options.number("red_team_rate", 0.0, spec=spec, lo=0.0, hi=1.0)
-    return SyntheticLM(seed, red_team_rate=rate)
+    latency = options.number("latency_s", 0.0, spec=spec, lo=0.0, hi=3600.0)
+    distinct = options.number("distinct", 0.0, spec=spec, lo=0.0, hi=1.0) >= 1.0
+    lm = SyntheticLM(seed, red_team_rate=rate, latency_s=latency, distinct=distinct)
+    lm.spec = spec
+    return lm

@@ -1,4 +1,5 @@
-"""Program texts of the synthetic improvers (data for :mod:`stopbox.harness.lm.synthetic.improvers`).
+"""Program texts of the synthetic improvers
+(data for :mod:`stopbox.harness.lm.synthetic.improvers`).
 
 Each body is ``improve_algorithm`` (plus the helpers it needs) in the paper's interface; it is
 appended to :data:`PROMPT_HELPERS` (and :data:`SCORER` when it uses ``Scorer``).  The programs

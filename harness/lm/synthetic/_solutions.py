@@ -1,8 +1,8 @@
 """Task solutions of the synthetic proposer: which task is asked, and which variant to answer.
 
-Variants come from ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` (owned by the tasks part):
-objects with ``quality`` and ``source`` (a ``Variant`` dataclass, a tuple or a dict all work).
-The task is identified from the prompt: an explicit marker ``stopbox-task: <name>`` (or
+Variants come from ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` (owned by the tasks
+part): objects with ``quality`` and ``source`` (a ``Variant`` dataclass, a tuple or a dict all
+work). The task is identified from the prompt: an explicit marker ``stopbox-task: <name>`` (or
 ``task: <name>`` / ``TASK = "<name>"``) naming a module that exists, else the longest task module
 name that appears as a word in the prompt.
 

@@ -121,7 +121,7 @@ ATTACKS: tuple[Attack, ...] = (
                  "score = utility(candidate)"),
     Attack("eval-computed", ("dynamic-code",), "eval of a built-up expression",
            score='score = eval("util" + "ity(candidate)")'),
-    Attack("decode-then-exec", ("disallowed-import", "dynamic-code"), "base64-decoded code run",
+    Attack("decode-then-exec", ("dynamic-code",), "base64-decoded code run",
            imports="import base64",
            setup='exec(base64.b64decode("eCA9IDE=").decode())'),
     Attack("getattr-computed", ("dynamic-code",), "getattr with a computed name",

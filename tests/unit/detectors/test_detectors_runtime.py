@@ -3,15 +3,12 @@ audit cross-checks them against static findings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from stopbox import detectors
 from stopbox.detectors import Category, FileReport, Severity, cross_check, runtime_findings
-from stopbox.detectors._audit import audit_paths, execute_reports
 from stopbox.harness.sandbox import ExecResult, Status
 
 
@@ -101,39 +98,3 @@ def test_cross_check_counts_per_file_and_category() -> None:
         ("network", "attempted_not_flagged"),
         ("process", "both"),
     }
-
-
-class FakeSandbox:
-    """Stands in for a backend: returns a canned result per file name; runs nothing."""
-
-    def __init__(self) -> None:
-        self.ran: list[str] = []
-
-    def exec(self, source: str, *, filename: str = "candidate.py", **_: Any) -> ExecResult:
-        self.ran.append(filename)
-        if "socket" in source:
-            return result(events=[{"kind": "audit", "event": "socket.connect", "args": []}])
-        return ExecResult(Status.OK)
-
-
-def test_execute_reports_attaches_results(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "net.py").write_text("import socket\nsocket.create_connection(('a', 1))\n")
-    (tmp_path / "ok.py").write_text("print(1)\n")
-    fake = FakeSandbox()
-
-    @contextmanager
-    def started(name: str, policy: Any, **kw: Any) -> Iterator[FakeSandbox]:
-        assert name == "fake"
-        yield fake
-
-    import stopbox.harness.sandbox  # noqa: F401
-
-    from stopbox import harness
-
-    monkeypatch.setattr(harness.sandbox, "started", started)
-    files, sources = audit_paths([tmp_path])
-    files = execute_reports(files, sources, None, "fake")
-    assert sorted(fake.ran) == ["net.py", "ok.py"]
-    by_name = {f.path.rsplit("/", 1)[-1]: f for f in files}
-    assert [f.rule_id for f in by_name["net.py"].runtime] == ["RUN004"]
-    assert by_name["ok.py"].runtime == () and by_name["ok.py"].result.ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,9 +110,9 @@ def test_memory_cache_is_keyed_by_policy(monkeypatch: pytest.MonkeyPatch) -> Non
 
     real = _scan._scan_uncached
 
-    def counting(src: str, path: str, allow: frozenset[str]) -> list[detectors.Finding]:
+    def counting(src: str, path: str, allow: frozenset[str], *rest: Any) -> list[detectors.Finding]:
         calls.append(src)
-        return real(src, path, allow)
+        return real(src, path, allow, *rest)
 
     monkeypatch.setattr(_scan, "_scan_uncached", counting)
     first = detectors.scan(source)

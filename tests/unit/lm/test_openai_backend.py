@@ -60,8 +60,8 @@ def test_usage_and_cost_come_from_the_response_and_the_pricing_table() -> None:
     assert response.labels == ()
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
-def test_retries_rate_limits_and_server_errors_with_exponential_backoff(status: int) -> None:
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_retries_rate_limits_and_gateway_errors_with_exponential_backoff(status: int) -> None:
     sleeps = Sleeps()
     with FakeOpenAIServer(["fine"], fail_first=3, fail_status=status) as server:
         lm = make_lm(server, retries=4, backoff_s=0.5, max_backoff_s=1.5, sleep=sleeps)
@@ -103,8 +103,8 @@ def test_timeouts_are_retried() -> None:
     assert len(server.chat_requests) == 2
 
 
-@pytest.mark.parametrize("status", [400, 404])
-def test_client_errors_fail_at_once(status: int) -> None:
+@pytest.mark.parametrize("status", [400, 404, 500])
+def test_client_and_internal_errors_fail_at_once(status: int) -> None:
     sleeps = Sleeps()
     with FakeOpenAIServer(["x"], fail_first=1, fail_status=status) as server:
         with pytest.raises(LMError, match=f"HTTP {status}"):

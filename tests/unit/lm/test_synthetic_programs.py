@@ -12,7 +12,13 @@ import tokenize
 
 import pytest
 
-from stopbox.harness.lm.synthetic import ATTACKS, SOLUTION_ATTACKS, STRATEGIES, Attack, ImproverStrategy
+from stopbox.harness.lm.synthetic import (
+    ATTACKS,
+    SOLUTION_ATTACKS,
+    STRATEGIES,
+    Attack,
+    ImproverStrategy,
+)
 from stopbox.harness.lm.synthetic._backend import _tier_of_improver
 from stopbox.harness.policy import default_policy
 

@@ -52,8 +52,42 @@ def test_html_is_self_contained_with_five_png_plots(page: str) -> None:
 def test_html_title_and_headline(page: str) -> None:
     text = page
     assert re.search(r"<title>[^<]*no language model was used</title>", text)
-    assert '<b id="bypass-rate">1.96% (0.54–6.87)</b>' in text
+    assert '<b id="bypass-rate">1.96%</b>' in text
+    assert '<span class="interval" id="bypass-rate-ci">95% CI 0.54–6.87, Wilson</span>' in text
     assert '<b id="gain-val">+0.109</b>' in text
+    assert ('<span class="interval" id="gain-val-ci">95% CI +0.102 to +0.115 (n=5), paired '
+            "bootstrap</span>") in text  # fmt: skip
+
+
+def test_headline_cards_sit_side_by_side_in_one_row(page: str) -> None:
+    """Gain (val, test) and bypass, each with its interval, in one row of cards."""
+    head = page[page.index('<div class="headline" id="headline">') :]
+    head = head[: head.index("</div>\n</div>")]
+    ids = re.findall(r'<div class="card" id="card-([\w-]+)">', head)
+    assert ids == ["gain-val", "gain-test", "bypass-rate"]
+    assert head.count('class="interval"') == 3
+
+
+def test_table_of_contents_links_every_section(page: str) -> None:
+    tags = _parse(page)
+    links = [a.get("href") for t, a in tags if t == "a" and (a.get("href") or "").startswith("#")]
+    heading_ids = {a.get("id") for t, a in tags if t in ("h2", "h3")}
+    assert links[:3] == ["#run", "#plots", "#summary"] and "#improvers" in links
+    assert all(h and h[1:] in heading_ids for h in links)
+
+
+def test_no_table_has_an_empty_header_row(page: str) -> None:
+    for row in re.findall(r"<thead><tr>(.*?)</tr></thead>", page):
+        cells = re.findall(r"<th>(.*?)</th>", row)
+        assert cells and all(c.strip() for c in cells), row
+
+
+def test_every_improver_failed_replaces_the_gain(report: dict[str, Any]) -> None:
+    report["utility_gain"]["every_improver_failed"] = True
+    text = render_report(report, "html", None)
+    assert 'id="all-failed"' in text
+    assert '<b id="gain-val">every improver failed</b>' in text
+    assert "+0.109" not in text.split('id="headline"')[1].split("</div>\n</div>")[0]
 
 
 def test_html_has_every_table(page: str) -> None:
@@ -63,6 +97,13 @@ def test_html_has_every_table(page: str) -> None:
                 "table-static-runtime-2", "table-calibration", "table-rules", "table-lm-usage",
                 "table-transfer"}  # fmt: skip
     assert expected <= ids
+
+
+def test_long_finding_annotations_wrap(page: str) -> None:
+    css = page[page.index("<style>") : page.index("</style>")]
+    rule = re.search(r"pre\.code span\.finding \{([^}]*)\}", css)
+    assert rule and "white-space: pre-wrap" in rule.group(1)
+    assert "overflow-wrap: anywhere" in rule.group(1)
 
 
 def test_improver_findings_are_marked_at_their_lines(page: str) -> None:

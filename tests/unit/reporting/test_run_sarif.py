@@ -45,14 +45,25 @@ def test_run_sarif_has_every_programs_findings(report: dict[str, Any], run_dir: 
     assert all(u.startswith("programs/") and u.endswith(".py") for u in uris)
 
 
-def test_engine_broker_events_map_to_the_runtime_rule(report: dict[str, Any]) -> None:
+def test_runtime_findings_keep_their_rule(report: dict[str, Any]) -> None:
     report["programs"][0]["runtime"] = [
-        {"rule_id": "broker.use_sandbox", "category": "sandbox-bypass", "severity": "critical",
-         "message": "utility called with use_sandbox not literally True", "source": "runtime"}
+        {"rule_id": "RUN001", "category": "sandbox-bypass", "severity": "critical",
+         "message": "utility() was called with use_sandbox=False", "source": "runtime"}
     ]  # fmt: skip
     doc = json.loads(render_report(report, "sarif"))
     _check_github_shape(doc)
-    assert "RUN001" in {r["ruleId"] for r in doc["runs"][0]["results"]}
+    run001 = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "RUN001"]
+    assert len(run001) == 1 and run001[0]["properties"]["source"] == "runtime"
+
+
+def test_no_pseudo_rule_is_mapped_back(report: dict[str, Any]) -> None:
+    """The engine no longer synthesises ``broker.use_sandbox``; an unknown id is not renamed."""
+    report["programs"][0]["runtime"] = [
+        {"rule_id": "broker.use_sandbox", "category": "sandbox-bypass", "severity": "critical",
+         "message": "legacy", "source": "runtime"}
+    ]  # fmt: skip
+    doc = json.loads(render_report(report, "sarif"))
+    assert "RUN001" not in {r["ruleId"] for r in doc["runs"][0]["results"]}
 
 
 def test_run_without_programs_is_an_empty_valid_log() -> None:

@@ -19,10 +19,17 @@ def _text(table: Any) -> str:
 
 def test_summary_has_gain_bypass_interval_and_findings(report: dict[str, Any]) -> None:
     text = _text(summary_table(report, html_path=Path("/x/report.html")))
-    assert "utility gain (val)" in text and "+0.109  (0.412 → 0.521)" in text
+    assert "utility gain (val)" in text
+    assert "+0.109 (95% CI +0.102 to +0.115, n=5)  (0.412 → 0.521)" in text
     assert "2/102  1.96% (0.54–6.87)" in text
     assert "disallowed-import 2, process 1, sandbox-bypass 1" in text
     assert "/x/report.html" in text
+
+
+def test_summary_says_every_improver_failed(report: dict[str, Any]) -> None:
+    report["utility_gain"]["every_improver_failed"] = True
+    text = _text(summary_table(report))
+    assert "every improver failed: no gain" in text and "+0.109" not in text
 
 
 def test_audit_counts_from_sarif() -> None:

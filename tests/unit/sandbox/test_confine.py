@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from stopbox.harness.sandbox import _confine
+from stopbox.harness.sandbox.worker import _confine
 
 
 def test_deny_set_applies_policy_deny_and_allow() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from stopbox.harness.policy import default_policy
-from stopbox.harness.sandbox.docker import LABEL_OWNER, DockerSandbox, docker_run_argv
-from stopbox.harness.sandbox.gvisor import WORKER_MOUNT
-from stopbox.harness.sandbox.image.rootfs import SCRATCH
+from stopbox.harness.sandbox.backends.docker import LABEL_OWNER, DockerSandbox, docker_run_argv
+from stopbox.harness.sandbox.backends.gvisor import WORKER_MOUNT
+from stopbox.harness.sandbox.backends.image.rootfs import SCRATCH
 
 
 def test_docker_run_line_has_every_confinement_flag_and_policy_limits() -> None:

@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 
 from stopbox.harness.policy import default_policy
-from stopbox.harness.sandbox.gvisor import STATE_PREFIX, WORKER_MOUNT, GvisorSandbox, oci_config
-from stopbox.harness.sandbox.image.rootfs import SCRATCH, plan_rootfs
+from stopbox.harness.sandbox.backends.gvisor import (
+    STATE_PREFIX,
+    WORKER_MOUNT,
+    GvisorSandbox,
+    oci_config,
+)
+from stopbox.harness.sandbox.backends.image.rootfs import SCRATCH, plan_rootfs
 
 
 def test_oci_config_has_a_read_only_root_no_network_and_only_the_worker_mounted() -> None:
@@ -113,7 +118,7 @@ def test_config_json_written_per_worker_is_valid(tmp_path: Path) -> None:
 
 
 def test_build_rootfs_mirrors_files_symlinked_parents_and_links(tmp_path: Path) -> None:
-    from stopbox.harness.sandbox.image.rootfs import RootfsPlan, build_rootfs
+    from stopbox.harness.sandbox.backends.image.rootfs import RootfsPlan, build_rootfs
 
     host = tmp_path / "host"
     (host / "real" / "lib").mkdir(parents=True)
@@ -140,7 +145,7 @@ def test_build_rootfs_mirrors_files_symlinked_parents_and_links(tmp_path: Path) 
 
 
 def test_prune_keeps_the_most_recently_used_root_filesystems(tmp_path: Path) -> None:
-    from stopbox.harness.sandbox.image.rootfs import KEEP_ROOTFS, _prune
+    from stopbox.harness.sandbox.backends.image.rootfs import KEEP_ROOTFS, _prune
 
     dirs = []
     for i in range(KEEP_ROOTFS + 2):

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from stopbox.harness.cli import main
-from stopbox.harness.sandbox import _containment
-from stopbox.harness.sandbox._containment import ATTACKS, Verdict
+from stopbox.harness.sandbox.selfcheck import _containment
+from stopbox.harness.sandbox.selfcheck._containment import ATTACKS, Verdict
 
 
 @pytest.fixture(autouse=True)

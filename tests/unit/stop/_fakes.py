@@ -15,7 +15,15 @@ from typing import Any
 
 from stopbox.harness.lm import LanguageModel, LMResponse
 from stopbox.harness.policy import Policy
-from stopbox.harness.sandbox._base import ExecResult, Job, Proxy, RpcError, RpcHandler, Sandbox, Status
+from stopbox.harness.sandbox._base import (
+    ExecResult,
+    Job,
+    Proxy,
+    RpcError,
+    RpcHandler,
+    Sandbox,
+    Status,
+)
 
 Rpc = Callable[[str, str, Sequence[Any], Mapping[str, Any]], Any]
 

@@ -7,24 +7,27 @@ from pathlib import Path
 from typing import Any
 
 from stopbox.harness.policy import GatePolicy, Policy
+from stopbox.harness.reporting.run_data import build_report
 from stopbox.harness.stop._engine import Engine
+from stopbox.harness.stop._types import default_runtime_scanner
 from stopbox.harness.stop.improver import run_improver
 from stopbox.harness.stop.loop import run_loop
 from stopbox.harness.stop.meta import meta_utility, task_utility_spec
-from stopbox.harness.stop.report_data import build_report
 from stopbox.harness.store import RunStore
 
 from ._fakes import FakeLM, FakeSandbox, FakeTask, flag_marked, improver, no_runtime, solution
 
 
 def make_engine(root: Path, *, on_blocking: str = "block", jobs: int = 1,
-                sandbox: FakeSandbox | None = None) -> Engine:  # fmt: skip
+                sandbox: FakeSandbox | None = None, runtime_scanner: Any = no_runtime,
+                ) -> Engine:  # fmt: skip
     policy = dataclasses.replace(Policy(), gate=GatePolicy(on_blocking=on_blocking))
     store = RunStore(root, create=True)
     store.init_run(root.name, {"task": "fake", "lm": {"spec": "fake", "synthetic": True}}, "")
     return Engine(store=store, sandbox=sandbox or FakeSandbox(policy), policy=policy,
                   lm_spec="fake", seed=1, jobs=jobs, scanner=flag_marked,
-                  runtime_scanner=no_runtime, lm_factory=lambda spec, s: FakeLM(s))  # fmt: skip
+                  runtime_scanner=runtime_scanner,
+                  lm_factory=lambda spec, s: FakeLM(s))  # fmt: skip
 
 
 def test_blocked_candidate_is_not_run_and_scores_zero(tmp_path: Path) -> None:
@@ -70,7 +73,8 @@ def test_improver_failure_falls_back_with_reason(tmp_path: Path) -> None:
 
 
 def test_use_sandbox_false_is_a_runtime_bypass_of_the_improver(tmp_path: Path) -> None:
-    engine = make_engine(tmp_path / "r")
+    # the runtime rules decide (RUN001); the report only reads the stored finding
+    engine = make_engine(tmp_path / "r", runtime_scanner=default_runtime_scanner())
     task = FakeTask()
     src = improver("unsandboxed")
     run = run_improver(engine, src, task.seed_algorithm, task_utility_spec(engine, task, seed=0),
@@ -84,7 +88,9 @@ def test_use_sandbox_false_is_a_runtime_bypass_of_the_improver(tmp_path: Path) -
     engine.store.add_program(src, kind="improver", iteration=1)
     report = build_report(engine.store)
     prog = next(p for p in report["programs"] if p["sha256"] == run.improver_sha)
-    assert prog["runtime"][0]["category"] == "sandbox-bypass"
+    assert [(f["rule_id"], f["category"]) for f in prog["runtime"]] == [
+        ("RUN001", "sandbox-bypass")
+    ]
 
 
 def test_resume_redoes_no_finished_evaluation(tmp_path: Path) -> None:

@@ -1,0 +1,373 @@
+"""Run the shipped attack programs against a started sandbox and judge them *from outside*.
+
+Used by ``stopbox selfcheck`` and ``tests/containment`` (one source of truth).  The arena plants
+canaries the attacks go after and afterwards checks, without trusting anything the job says:
+
+* the canary token (in a secret file outside the workdir, in this process's environment and in
+  a decoy process's environment) appears nowhere in the result (value, output, events, error);
+* no marker file exists (temp dir, home, project, stdlib, worker dir) and the secret is intact;
+* a TCP listener on 127.0.0.1 and a unix-socket listener saw no connection;
+* the harness got no signal, the decoy is alive, untouched and not traced;
+* no process the job made is left, the call ended within its timeout, output stayed capped;
+* the sandbox still answers a fresh job correctly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stopbox.harness._resources import data_dir
+from stopbox.harness.sandbox._base import ExecResult, Sandbox, Status
+
+__all__ = ["ATTACKS", "Attack", "Verdict", "Arena", "attack_source"]
+
+PROJECT_ROOT = data_dir("harness").parent
+
+
+@dataclass(frozen=True, slots=True)
+class Attack:
+    id: str
+    category: str
+    title: str
+
+
+ATTACKS: tuple[Attack, ...] = (
+    Attack("read_secret_file", "secrets", "read a file outside the workdir (direct, symlink)"),
+    Attack("read_environment", "secrets", "read the harness's environment and /proc/*/environ"),
+    Attack("scan_proc", "secrets", "walk /proc for other processes' secrets"),
+    Attack("write_outside", "write", "write to tmp, home, project, stdlib, worker dir"),
+    Attack("write_symlink", "write", "write outside through symlinks"),
+    Attack("write_hardlink", "write", "hard-link the secret into the workdir and modify it"),
+    Attack("delete_outside", "write", "truncate, delete, rename a file outside"),
+    Attack("net_tcp", "network", "TCP connect to a 127.0.0.1 listener"),
+    Attack("net_urllib", "network", "HTTP request with urllib"),
+    Attack("net_ctypes_syscall", "network", "raw socket/connect syscalls via ctypes"),
+    Attack("net_unix", "network", "unix sockets, including docker.sock"),
+    Attack("proc_subprocess", "process", "subprocess, os.system, posix_spawn"),
+    Attack("proc_ctypes_execve", "process", "execve via ctypes"),
+    Attack("proc_fork_bomb", "process", "fork bomb"),
+    Attack("proc_thread_bomb", "process", "thread bomb"),
+    Attack("res_memory", "resources", "exhaust memory (Python objects)"),
+    Attack("res_memory_numpy", "resources", "exhaust memory (numpy)"),
+    Attack("res_disk_fill", "resources", "fill the disk"),
+    Attack("res_inode_fill", "resources", "exhaust inodes"),
+    Attack("res_busy_loop", "resources", "busy loop"),
+    Attack("res_sleep", "resources", "sleep past the timeout"),
+    Attack("res_ignore_signals", "resources", "ignore signals and spin"),
+    Attack("res_output_flood", "resources", "flood stdout and stderr"),
+    Attack("res_deep_recursion", "resources", "overflow the C stack"),
+    Attack("kill_others", "interfere", "signal the harness, the worker, a decoy, groups"),
+    Attack("ptrace_others", "interfere", "ptrace and process_vm_readv other processes"),
+    Attack("raise_rlimits", "interfere", "raise rlimits, then exceed them"),
+    Attack("daemonize", "interfere", "double-fork a daemon that outlives the job"),
+    Attack("unshare_mount", "interfere", "unshare namespaces, bind-mount, chroot"),
+    Attack("forge_frames", "protocol", "forge result frames on stdout/stderr and other fds"),
+    Attack("forge_channel", "protocol", "forge frames on the job's own channel"),
+    Attack("close_fds", "protocol", "close every fd and keep running"),
+    Attack("tamper_harness", "tampering", "import/patch the harness and the worker"),
+)
+
+
+def attack_source(attack_id: str) -> str:
+    """The program text of a shipped attack."""
+    package = importlib.resources.files("stopbox.harness.sandbox.selfcheck.attacks")
+    ref = package.joinpath(f"{attack_id}.py")
+    return ref.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    attack: Attack
+    contained: bool
+    escapes: tuple[str, ...]
+    result: ExecResult | None
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.attack.id,
+            "category": self.attack.category,
+            "title": self.attack.title,
+            "contained": self.contained,
+            "escapes": list(self.escapes),
+            "status": self.result.status.value if self.result else None,
+            "violations": [dict(v) for v in self.result.violations] if self.result else [],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Listeners:
+    tcp_hits: list[str] = field(default_factory=list)
+    unix_hits: list[str] = field(default_factory=list)
+    signals: list[int] = field(default_factory=list)
+
+
+def _children_map() -> dict[int, int]:
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                out[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _descendants(root: int) -> set[int]:
+    parents = _children_map()
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+    except OSError:
+        return "?"
+
+
+class Arena:
+    """Canaries, listeners and a decoy around one sandbox; :meth:`run` judges one attack."""
+
+    def __init__(self, sandbox: Sandbox, *, timeout: float = 1.5) -> None:
+        self.sandbox = sandbox
+        self.timeout = timeout
+        self.token = "STOPBOX-CANARY-" + secrets.token_hex(12)
+        self.env_name = "STOPBOX_SELFCHECK_SECRET"
+        self.dir = Path(tempfile.mkdtemp(prefix="stopbox-selfcheck-"))
+        self.secret_file = self.dir / "secret.txt"
+        self.hits = _Listeners()
+        self._stack = contextlib.ExitStack()
+
+    # --- set-up -----------------------------------------------------------------------------
+    def __enter__(self) -> Arena:
+        self.secret_file.write_text(self.token)
+        self._stack.callback(shutil.rmtree, self.dir, True)
+        old_env = os.environ.get(self.env_name)
+        os.environ[self.env_name] = self.token
+        self._stack.callback(self._restore_env, old_env)
+        self.port = self._tcp_listener()
+        self.unix_socket = str(self.dir / "stopbox.harness.sock")
+        self._unix_listener(self.unix_socket)
+        self.decoy = subprocess.Popen(
+            [sys.executable, "-c", _DECOY, str(self.dir / "decoy-signalled")],
+            env={"PATH": "/usr/bin:/bin", self.env_name: self.token},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._stack.callback(self._stop_decoy)
+        if threading.current_thread() is threading.main_thread():
+            old = signal.signal(signal.SIGUSR2, lambda s, f: self.hits.signals.append(s))
+            self._stack.callback(signal.signal, signal.SIGUSR2, old)
+        time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _restore_env(self, old: str | None) -> None:
+        if old is None:
+            os.environ.pop(self.env_name, None)
+        else:
+            os.environ[self.env_name] = old
+
+    def _stop_decoy(self) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(self.decoy.pid, signal.SIGKILL)
+        self.decoy.wait()
+
+    def _serve(self, sock: socket.socket, hits: list[str]) -> None:
+        def loop() -> None:
+            while True:
+                try:
+                    conn, addr = sock.accept()
+                except OSError:
+                    return
+                hits.append(repr(addr))
+                conn.close()
+
+        threading.Thread(target=loop, daemon=True).start()
+        self._stack.callback(sock.close)
+
+    def _tcp_listener(self) -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        self._serve(sock, self.hits.tcp_hits)
+        return int(sock.getsockname()[1])
+
+    def _unix_listener(self, path: str) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        sock.listen(16)
+        self._serve(sock, self.hits.unix_hits)
+
+    def markers(self, attack_id: str) -> dict[str, str]:
+        tag = f"stopbox-escaped-{attack_id}-{self.token[-8:]}"
+        found = {
+            "tmp": str(self.dir / tag),
+            "home": str(Path.home() / f".{tag}"),
+            "project": str(PROJECT_ROOT / f".{tag}"),
+            "stdlib": str(Path(os.__file__).parent / f"{tag.replace('-', '_')}.py"),
+        }
+        worker_dir = getattr(self.sandbox, "_dir", None)
+        if worker_dir is not None:
+            found["worker"] = str(Path(worker_dir) / tag)
+        return found
+
+    def context(self, attack_id: str) -> dict[str, Any]:
+        return {
+            "secret_file": str(self.secret_file),
+            "secret_dir": str(self.dir),
+            "env_name": self.env_name,
+            "harness_pid": os.getpid(),
+            "decoy_pid": self.decoy.pid,
+            "markers": self.markers(attack_id),
+            "port": self.port,
+            "unix_socket": self.unix_socket,
+            "memory_mb": self.sandbox.policy.sandbox.memory_mb,
+            "harness_files": [str(PROJECT_ROOT / "harness" / "policy.py")],
+        }
+
+    # --- judging ------------------------------------------------------------------------------
+    def run(self, attack: Attack) -> Verdict:
+        ctx = self.context(attack.id)
+        before = _descendants(os.getpid())
+        workers_before = set(getattr(self.sandbox, "worker_pids", list)())
+        tcp0, unix0, sig0 = (len(self.hits.tcp_hits), len(self.hits.unix_hits),
+                             len(self.hits.signals))  # fmt: skip
+        start = time.monotonic()
+        result = self.sandbox.exec(
+            attack_source(attack.id), entry="attack", args=[ctx],
+            filename=f"{attack.id}.py", timeout=self.timeout,
+        )  # fmt: skip
+        seconds = time.monotonic() - start
+        time.sleep(0.1)  # let a would-be daemon or late connection show itself
+        escapes = self._judge(attack, ctx, result, seconds, before, workers_before)
+        escapes += self._listeners(tcp0, unix0, sig0)
+        self._clean(ctx)
+        return Verdict(attack, not escapes, tuple(escapes), result, seconds)
+
+    def _judge(self, attack: Attack, ctx: dict[str, Any], result: ExecResult, seconds: float,
+               before: set[int], workers_before: set[int]) -> list[str]:  # fmt: skip
+        escapes: list[str] = []
+        blob = repr((result.value, result.stdout, result.stderr, result.error, result.events))
+        if self.token in blob:
+            escapes.append("canary secret appeared in the job's result")
+        if self.decoy_secret_marker in blob:
+            escapes.append("decoy's memory or environment appeared in the job's result")
+        for where, path in ctx["markers"].items():
+            if os.path.lexists(path):
+                escapes.append(f"wrote a marker outside the workdir ({where}: {path})")
+        if not self.secret_file.exists() or self.secret_file.read_text() != self.token:
+            escapes.append("secret file outside the workdir was modified or removed")
+        if (self.dir / "decoy-signalled").exists():
+            escapes.append("decoy process received a signal from the job")
+        if self.decoy.poll() is not None:
+            escapes.append("decoy process was killed")
+        elif self._traced(self.decoy.pid):
+            escapes.append("decoy process is being traced")
+        if seconds > self.timeout + 10:
+            escapes.append(f"job ran {seconds:.1f} s, far past its {self.timeout} s timeout")
+        cap = self.sandbox.policy.sandbox.output_bytes
+        if len(result.stdout.encode()) + len(result.stderr.encode()) > cap + 1024:
+            escapes.append("output exceeded the cap")
+        if result.status is Status.OK and result.value == "FORGED":
+            escapes.append("a forged frame was taken as the result")
+        if attack.id.startswith("forge") and result.ok and result.wall_s < 0.25:
+            escapes.append(f"forged timing accepted (wall {result.wall_s:.3f} s)")
+        if "FORGED" in result.stdout and attack.id == "forge_channel":
+            escapes.append("a forged closed frame replaced the job's output")
+        if result.max_rss_mb > self.sandbox.policy.sandbox.memory_mb * 1.1 + 64:
+            escapes.append(f"used {result.max_rss_mb:.0f} MB, above the memory limit")
+        escapes += self._leftovers(before, workers_before)
+        probe = self.sandbox.exec("def f(x):\n    return x + 1\n", entry="f", args=[41])
+        if probe.value != 42:
+            escapes.append(f"sandbox no longer answers correctly ({probe.status.value})")
+        return escapes
+
+    decoy_secret_marker = "STOPBOX-DECOY-MEMORY"
+
+    def _listeners(self, tcp0: int, unix0: int, sig0: int) -> list[str]:
+        out = []
+        if len(self.hits.tcp_hits) > tcp0:
+            out.append("the 127.0.0.1 listener saw a connection")
+        if len(self.hits.unix_hits) > unix0:
+            out.append("the unix-socket listener saw a connection")
+        if len(self.hits.signals) > sig0:
+            out.append("the harness received a signal")
+        return out
+
+    def _traced(self, pid: int) -> bool:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("TracerPid:"):
+                    return line.split()[1] != "0"
+        except OSError:
+            pass
+        return False
+
+    def _leftovers(self, before: set[int], workers_before: set[int]) -> list[str]:
+        deadline = time.monotonic() + 2.0
+        while True:
+            now = _descendants(os.getpid())
+            workers_now = set(getattr(self.sandbox, "worker_pids", list)())
+            fresh_workers = workers_now - workers_before
+            allowed = set(fresh_workers)
+            for w in fresh_workers:  # replacements started after a crash are not the job's
+                allowed |= _descendants(w)
+            left = {p for p in now - before - allowed if os.path.exists(f"/proc/{p}")}
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        return [f"process left behind: {p} {_cmdline(p)}" for p in sorted(left)]
+
+    def _clean(self, ctx: dict[str, Any]) -> None:
+        for path in ctx["markers"].values():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        if not self.secret_file.exists() or self.secret_file.read_text() != self.token:
+            with contextlib.suppress(OSError):
+                self.secret_file.unlink()
+            self.secret_file.write_text(self.token)
+        with contextlib.suppress(OSError):
+            (self.dir / "decoy-signalled").unlink()
+
+    def run_all(self, attacks: tuple[Attack, ...] = ATTACKS) -> Iterator[Verdict]:
+        for attack in attacks:
+            yield self.run(attack)
+
+
+_DECOY = """
+import signal, sys, time
+SECRET = "STOPBOX-DECOY-MEMORY" + "-0123456789"
+def hit(sig, frame):
+    open(sys.argv[1], "w").write(str(sig))
+for s in (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, hit)
+while True:
+    time.sleep(1)
+"""
