@@ -63,6 +63,8 @@ in the job's runtime env to the trusted runners only."""
 MAX_TRIES = 3
 """A unit whose node died under it this many times stops the run (the cluster is failing)."""
 REFRESH_S = 2.0
+RUNNER_WAIT_S = 60.0
+"""At the start of a run, how long to wait for every node's runner before units go out."""
 START_WAIT_S = 300.0
 """How long runners may take to start (a new worker process importing stopbox) before giving up."""
 NODE_WAIT_S = 30.0
@@ -90,11 +92,20 @@ def import_ray() -> Any:
     return ray
 
 
+def _warm_up() -> None:
+    """Load the lazily filled registries once, before units run in many threads at once (the
+    registry's lazy first load is not safe against concurrent first lookups)."""
+    from stopbox.harness.lm import lm_backend_names
+
+    lm_backend_names()
+
+
 class _Runner:
     """The trusted runner on one node: runs units in threads (``max_concurrency``)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
+        _warm_up()
 
     def run(self, fn: Callable[..., Any], unit: Unit) -> UnitResult:
         return call_unit(fn, unit, self.label)
@@ -280,6 +291,14 @@ class RayExecutor(Executor):
     def _starting(self) -> dict[Any, _Slot]:
         return {s.ping: s for s in self._slots.values() if s.alive and s.ping is not None}
 
+    def _await_runners(self, timeout: float) -> None:
+        """At the start, give every node's runner up to ``timeout`` to come up, so the first
+        units spread over the whole cluster (a runner that is slower joins later)."""
+        starting = self._starting()
+        if starting:
+            self.ray.wait(list(starting), num_returns=len(starting), timeout=timeout)
+        self._take_started(self.ray.wait, self.ray.exceptions.RayError)
+
     def _take_started(self, wait: Callable[..., Any], error: type[Exception]) -> None:
         """Runners that answered their ping take units from now on (never blocks)."""
         starting = self._starting()
@@ -312,6 +331,7 @@ class RayExecutor(Executor):
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         inflight: dict[Any, tuple[Unit, int, _Slot]] = {}
         self._refresh(force=True)
+        self._await_runners(RUNNER_WAIT_S)
         idle_since: float | None = None
         starting_since: float | None = None
         while queue or inflight:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from stopbox.harness.errors import UsageError
 from stopbox.harness.executor import (
     Deduplicator,
