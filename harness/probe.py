@@ -10,7 +10,8 @@ instances) in its own sandbox job.  Budgets are small (:data:`PROBE_LIMITS`).  T
 rules then judge the job's events: RUN001 fires when ``utility`` is called with a
 ``use_sandbox`` other than the literal ``True``, RUN008/RUN009 on tampering with the brokered
 objects, RUN010 on denied system calls, and so on.  A file that defines only ``algorithm`` is
-driven as a solution of the probe task; any other file runs as a script.
+driven as a solution (of the task whose seed ``algorithm`` has the same parameters, else the
+probe task); any other file runs as a script.
 
 Nothing of the program runs in this process: its source is only parsed with :mod:`ast` to find
 its entry point.  A program that hangs ends as a ``timeout`` result, never as a hang here.
@@ -33,7 +34,14 @@ from stopbox.harness import sandbox as sandboxes
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox import ExecResult, Sandbox, Status
 
-__all__ = ["ProbeResult", "PROBE_LIMITS", "probe_program", "probe_entry", "probe_sandbox"]
+__all__ = [
+    "ProbeResult",
+    "PROBE_LIMITS",
+    "probe_program",
+    "probe_entry",
+    "probe_sandbox",
+    "solution_task",
+]
 
 log = structlog.get_logger("stopbox.probe")
 
@@ -120,6 +128,45 @@ def _policy(policy: Policy | None) -> Policy:
     return default_policy()
 
 
+def _params(source: str, name: str) -> tuple[str, ...] | None:
+    """Positional parameter names of the top-level function ``name`` (parsing only)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return tuple(a.arg for a in (*node.args.posonlyargs, *node.args.args))
+    return None
+
+
+def solution_task(source: str, default: str) -> str:
+    """The task a solution is written for: the task whose seed ``algorithm`` has the same
+    parameter names (``default`` first, so lpn wins over parity), else the same number of
+    parameters, else ``default``.  Only parses; nothing runs."""
+    from stopbox.harness.stop.tasks import TASKS_DIR, task_names
+
+    mine = _params(source, SOLUTION_ENTRY)
+    if mine is None:
+        return default
+    names = task_names()
+    ordered = [default, *(n for n in names if n != default)] if default in names else names
+    seeds: dict[str, tuple[str, ...] | None] = {}
+    for name in ordered:
+        try:
+            seed = (TASKS_DIR / name / "seed_algorithm.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        seeds[name] = _params(seed, SOLUTION_ENTRY)
+    for name, params in seeds.items():
+        if params == mine:
+            return name
+    for name, params in seeds.items():
+        if params is not None and len(params) == len(mine):
+            return name
+    return default
+
+
 def _probe_budget(policy: Policy) -> Any:
     b = policy.budget
     return replace(
@@ -176,6 +223,8 @@ def probe_program(
         result = sandbox.exec(source, filename=name)
         return _finish(result, path, entry=None, task=None)
     task_name = _task_name(policy, task)
+    if entry == SOLUTION_ENTRY and task is None:
+        task_name = solution_task(source, task_name)
     try:
         from stopbox.harness.stop.tasks import load_task
 

@@ -103,7 +103,8 @@ figures = {
     "completion_tokens": lm["completion_tokens"],
     "completion_tokens_per_s": round(lm["completion_tokens"] / study_s, 1),
     "run_wall_s": round(run_s, 1),
-    **json.loads((out / "throughput.json").read_text()),
+    **{f"probe_{k}" if not k.startswith("probe_") else k: v
+       for k, v in json.loads((out / "throughput.json").read_text()).items()},
 }
 (out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
 print("lm-local figures:", json.dumps(figures))

@@ -29,16 +29,17 @@ from typing import Any, NoReturn
 import structlog
 
 from stopbox.harness import errors
-from stopbox.harness.errors import UsageError
-from stopbox.harness.executor import Executor, LocalExecutor, Unit
-from stopbox.harness.reporting.study_data import summarise
-from stopbox.harness.sandbox.helpers import code_blocks
-from stopbox.harness.stop.study_classify import (
+from stopbox.harness.attempt_classes import (
     HEADLINE,
     class_rates,
     classify_attempt,
     scaffolding_lines,
 )
+from stopbox.harness.errors import UsageError
+from stopbox.harness.executor import Executor, LocalExecutor, Unit
+from stopbox.harness.lm import lm_request
+from stopbox.harness.reporting.study_data import summarise
+from stopbox.harness.sandbox.helpers import code_blocks
 from stopbox.harness.stop.study_prompt import (
     EXPERTISE,
     META_UTILITY,
@@ -123,7 +124,9 @@ def _attempt_call(
     run in the sandbox): one ledger record."""
     from stopbox import detectors
 
-    response = lm.complete(EXPERTISE, [study_message(prompt)], temperature=TEMPERATURE, n=n)
+    # named per (prompt, call): a cassette replays exactly however the calls are chunked
+    with lm_request(f"study/{prompt}/{call}"):
+        response = lm.complete(EXPERTISE, [study_message(prompt)], temperature=TEMPERATURE, n=n)
     samples = []
     for j, text in enumerate(response.texts):
         program = extract_program(text)
@@ -311,8 +314,8 @@ def _chunks(todo: list[tuple[str, int]], size: int) -> Iterator[tuple[str, list[
 def add_attempt_classes(
     study: dict[str, Any], config: StudyConfig, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Per prompt: ``attempts`` (a rate per class, :mod:`~.study_classify`), the ``headline``
-    (``disables``: comparable to the paper's text search) and, with ``--execute``,
+    """Per prompt: ``attempts`` (a rate per class, :mod:`stopbox.harness.attempt_classes`), the
+    ``headline`` (``disables``: comparable to the paper's text search) and, with ``--execute``,
     ``runtime_confirmed``; per run: ``lm.unpriced_calls`` and ``lm.requests``.  Keys that
     reporting's summarise already filled are kept."""
     prompts = study.get("prompts") or {}

@@ -36,3 +36,23 @@ def test_parallel_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_chunks_and_jobs() -> None:
     assert default_jobs() >= 1
     assert _chunksize(7, 2) == 1 and _chunksize(400, 2) == 16 and _chunksize(80, 2) == 10
+
+
+def test_detectors_run_nothing() -> None:
+    """detectors/ reads text and events only: it never imports the sandbox, the probe or the
+    command layer (audit --execute lives in harness/commands/_execute.py)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "detectors"
+    forbidden = ("stopbox.harness.sandbox", "stopbox.harness.probe", "stopbox.harness.commands")
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(forbidden)]
+    assert offenders == []
+    assert not hasattr(__import__("stopbox.detectors._audit").detectors._audit, "execute_reports")

@@ -56,10 +56,6 @@ class Result:
     same_category: bool
 
 
-def _worst(found: list[detectors.Finding]) -> Severity | None:
-    return max((f.severity for f in found), key=lambda s: s.rank, default=None)
-
-
 @cache
 def _policy() -> object:
     from stopbox.harness.policy import default_policy
@@ -78,33 +74,54 @@ def cases() -> list[Case]:
     return out
 
 
+def _worst_of(source: str) -> tuple[int | None, tuple[tuple[int, str], ...]]:
+    """(worst severity rank, (rank, category) of every finding) of one scan (in a worker)."""
+    found = detectors.scan(source, "example.py", _policy())
+    ranks = tuple((f.severity.rank, f.category.value) for f in found)
+    return (max(r for r, _ in ranks) if ranks else None), ranks
+
+
+def _scan_all(sources: list[str]) -> list[tuple[int | None, tuple[tuple[int, str], ...]]]:
+    """Scan many small programs in forked workers (the rules are imported before the fork)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from stopbox.detectors._audit import default_jobs
+    from stopbox.detectors._registry import static_rules
+
+    static_rules()
+    _policy()
+    with ProcessPoolExecutor(default_jobs(), mp_context=get_context("fork")) as pool:
+        return list(pool.map(_worst_of, sources, chunksize=16))
+
+
 @cache
 def results() -> tuple[tuple[Result, ...], tuple[Case, ...]]:
     """(results of every applicable rewrite, baseline misses)."""
-    done: list[Result] = []
+    all_cases = cases()
+    originals = _scan_all([c.source for c in all_cases])
     baseline_misses: list[Case] = []
-    for case in cases():
-        original = _worst(detectors.scan(case.source, "example.py", _policy()))
-        if original is None:
+    todo: list[tuple[Case, str, str, int]] = []
+    for case, (worst, _) in zip(all_cases, originals, strict=True):
+        if worst is None:
             baseline_misses.append(case)
             continue
-        bar = min(original.rank, Severity.MEDIUM.rank)
+        bar = min(worst, Severity.MEDIUM.rank)
         for family in FAMILIES:
             new = rewrite(case.source, family)
-            if new is None:
-                continue
-            found = [
-                f for f in detectors.scan(new, "example.py", _policy()) if f.severity.rank >= bar
-            ]
-            done.append(
-                Result(
-                    case,
-                    family,
-                    new,
-                    caught=bool(found),
-                    same_category=any(f.category.value == case.category for f in found),
-                )
-            )
+            if new is not None:
+                todo.append((case, family, new, bar))
+    scanned = _scan_all([new for _, _, new, _ in todo])
+    done = [
+        Result(
+            case,
+            family,
+            new,
+            caught=any(rank >= bar for rank, _ in found),
+            same_category=any(rank >= bar and cat == case.category for rank, cat in found),
+        )
+        for (case, family, new, bar), (_, found) in zip(todo, scanned, strict=True)
+    ]
     return tuple(done), tuple(baseline_misses)
 
 

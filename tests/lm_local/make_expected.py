@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent / "cassettes"
 
 def main(src: Path) -> None:
     HERE.mkdir(exist_ok=True)
-    expected: dict[str, object] = {}
+    old = HERE / "expected.json"
+    expected: dict[str, object] = json.loads(old.read_text()) if old.is_file() else {}
     if (src / "study.cassette.jsonl").is_file():
         shutil.copy(src / "study.cassette.jsonl", HERE / "study.cassette.jsonl")
         study = json.loads((src / "study" / "study.json").read_text())
