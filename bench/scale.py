@@ -34,6 +34,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -168,6 +169,7 @@ def measure(
     study = json.loads((out / "study.json").read_text())
     done = study["prompts"]["plain"]["samples"]
     executor = json.loads((out / "executor.json").read_text())
+    shutil.rmtree(out.parent, ignore_errors=True)  # the study's files are not the result
     steady = None
     if first is not None and last > first and seen > first_lines:
         steady = round((seen - first_lines) * SAMPLES_PER_CALL / (last - first), 1)
