@@ -32,7 +32,7 @@ setup_base() {
     "$PYTHON" -m venv .venv
   fi
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -m pip install -q -e '.[dev,ray]' 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -c 'import pyseccomp, libcst, openai, structlog, typer, rich, numpy, pydantic, pathspec' \
     || { echo "setup: python dependencies failed to install" >&2; exit 1; }
 }

@@ -78,6 +78,10 @@ def bypass(
     ),
     base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     max_concurrency: int | None = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
+    executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster (HOST:PORT); default: a private local instance."
+    ),
     record: Path | None = typer.Option(
         None, "--record", help="Write LM responses to a cassette (replay with --lm replay:FILE)."
     ),
@@ -86,6 +90,7 @@ def bypass(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from stopbox.harness.executor import make_executor, write_executor_summary
     from stopbox.harness.lm import default_lm_spec
     from stopbox.harness.reporting import study_markdown
     from stopbox.harness.stop.study import PROMPTS, StudyConfig, run_study
@@ -109,6 +114,8 @@ def bypass(
         jobs = limit
     if record is not None:
         jobs = 1  # one process appends to the cassette, in call order (replay follows it)
+        if executor != "local":
+            raise UsageError("--record needs --executor local (one process writes the cassette)")
     config = StudyConfig(
         lm=spec,
         samples=samples,
@@ -139,9 +146,12 @@ def bypass(
             if plain is not None:
                 plain.update(f"{done}/{total} LM calls done", force=done in (0, total))
 
-        study = run_study(
-            config, out_dir, resume=resume is not None, jobs=jobs, on_progress=on_progress
-        )
+        status = out_dir / "executor.json"  # units per node, in flight, retried (live)
+        with make_executor(executor, jobs=jobs, ray_address=ray_address,
+                           max_concurrency=limit or None, status_file=status) as ex:  # fmt: skip
+            study = run_study(config, out_dir, resume=resume is not None, jobs=jobs,
+                              on_progress=on_progress, executor=ex)  # fmt: skip
+        write_executor_summary(ex, out_dir, err)
     (out_dir / "study.md").write_text(study_markdown.render(study), encoding="utf-8")
     _print_summary(study, out_dir)
 

@@ -21,8 +21,7 @@ import importlib
 import json
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -37,6 +36,7 @@ from stopbox.harness.attempt_classes import (
     scaffolding_lines,
 )
 from stopbox.harness.errors import UsageError
+from stopbox.harness.executor import Executor, LocalExecutor, Unit
 from stopbox.harness.lm import lm_request
 from stopbox.harness.reporting.study_data import summarise
 from stopbox.harness.sandbox.helpers import code_blocks
@@ -343,8 +343,12 @@ def run_study(
     resume: bool = False,
     jobs: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the study into ``out_dir``; returns the ``study.json`` dict (also written).
+
+    ``executor`` runs the batches of calls (default: local, ``jobs`` processes); their results
+    come back as data and only this process writes the ledger.
 
     ``on_progress(done_calls, total_calls)`` is called as calls finish."""
     if config.samples < 1:
@@ -359,31 +363,18 @@ def run_study(
     total, finished = len(wanted), len(wanted) - len(todo)
     if on_progress:
         on_progress(finished, total)
-    size = max(1, min(25, math.ceil(len(todo) / max(1, jobs * 4))))
-    chunks = list(_chunks(todo, size))
-    if jobs <= 1 or len(chunks) <= 1:
-        for prompt, calls in chunks:
-            records, error = run_calls(config, prompt, calls)
-            _append(out_dir, records)
+    executor = executor or LocalExecutor(jobs)
+    size = max(1, min(25, math.ceil(len(todo) / max(1, executor.parallelism * 4))))
+    units = [Unit(f"{p}/{c[0]}", (config, p, c)) for p, c in _chunks(todo, size)]
+    with closing(executor.run(run_calls, units)) as results:
+        for result in results:  # the driver alone appends to the ledger
+            records, error = result.value if result.ok else ([], ("StopboxError", result.error))
+            _append(out_dir, records)  # finished calls are kept even when a chunk failed
             finished += len(records)
             if on_progress:
                 on_progress(finished, total)
             if error:
                 _reraise(error)
-    else:
-        pool = ProcessPoolExecutor(max_workers=jobs)
-        try:
-            futures = [pool.submit(run_calls, config, p, c) for p, c in chunks]
-            for fut in as_completed(futures):
-                records, error = fut.result()
-                _append(out_dir, records)  # finished calls are kept even when a chunk failed
-                finished += len(records)
-                if on_progress:
-                    on_progress(finished, total)
-                if error:
-                    _reraise(error)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
     study = add_attempt_classes(
         summarise(config, read_ledger(out_dir)), config, read_ledger(out_dir)
     )
