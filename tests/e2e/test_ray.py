@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import required_backends
+from tests.conftest import ray_required
 
 STOPBOX = str(Path(sys.executable).parent / "stopbox")
 SAMPLES = 300
@@ -43,8 +43,8 @@ def _require_cluster() -> None:
         reason = cluster_unavailable_reason()
     if reason is None:
         return
-    if "ray" in required_backends():
-        pytest.fail(f"ray is required (STOPBOX_REQUIRE_BACKENDS) but: {reason}")
+    if ray_required():
+        pytest.fail(f"ray is required (STOPBOX_REQUIRE_RAY) but: {reason}")
     pytest.skip(f"two-node Ray cluster unavailable: {reason}")
 
 

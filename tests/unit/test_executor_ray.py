@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import required_backends
+from tests.conftest import ray_required
 
 
 def _descendants(root: int) -> set[int]:
@@ -51,8 +51,8 @@ def test_private_instance_runs_units_on_loopback_and_leaves_nothing(
     try:
         import ray  # noqa: F401
     except ImportError:
-        if "ray" in required_backends():
-            pytest.fail("ray is required (STOPBOX_REQUIRE_BACKENDS) but not installed")
+        if ray_required():
+            pytest.fail("ray is required (STOPBOX_REQUIRE_RAY) but not installed")
         pytest.skip("Ray is not installed (pip install -e '.[ray]')")
     from stopbox.harness.executor import Unit, make_executor
     from stopbox.harness.executor.testing import digest_unit, failing_unit
