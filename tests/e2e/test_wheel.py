@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,18 +136,10 @@ def _seccomp_unavailable(stopbox: Path, env: dict[str, str], cwd: Path) -> str |
 
 @pytest.fixture
 def outside(tmp_path: Path) -> Iterator[Path]:
-    """An empty temporary directory outside the checkout and not under /tmp or /opt: the
-    sandbox's private root mounts its own /tmp and leaves out /opt, so a venv there cannot run
-    jobs (reported to sandbox-kernel); /var/tmp when it exists."""
-    base = Path("/var/tmp")
-    if not base.is_dir() or not os.access(base, os.W_OK):
-        yield tmp_path
-        return
-    path = Path(tempfile.mkdtemp(prefix="stopbox-wheel-", dir=base))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    """An empty temporary directory outside the checkout, under /tmp on purpose: each job has a
+    private /tmp, and a venv below /tmp (a checkout cloned there, this fresh venv) must still run
+    jobs on every backend (the root filesystem's tmp/ entries are bound again, read-only)."""
+    yield tmp_path
 
 
 def test_the_wheel_runs_every_command_outside_the_checkout(outside: Path) -> None:

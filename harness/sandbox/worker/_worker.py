@@ -173,7 +173,9 @@ _PRELOAD = (
 
 WORKER_MOUNT = _confine.WORKER_MOUNT
 SCRATCH = _confine.SCRATCH
-_ROOTFS_SKIP = {"proc", "dev", "sys", "tmp", "opt", SCRATCH.lstrip("/"), ".stopbox-rootfs"}
+_ROOTFS_SKIP = {"proc", "dev", "sys", "tmp", SCRATCH.lstrip("/"), ".stopbox-rootfs"}
+# ``tmp`` is private per job; what the root filesystem holds under it (an interpreter or venv
+# below /tmp) is bound read-only at HOST_TMP and again under /tmp (see _bind_host_tmp).
 _NS_WORKER = (
     ("userns", _confine.CLONE_NEWUSER), ("mountns_worker", _confine.CLONE_NEWNS),
     ("netns", _confine.CLONE_NEWNET), ("utsns", _confine.CLONE_NEWUTS),
@@ -271,6 +273,9 @@ def _build_root(rootfs: str, extra: list[tuple[str, bool]], layers: _confine.Lay
                 fds.append((entry, os.readlink(src)))
             else:
                 fds.append((entry, os.open(src, os.O_PATH | os.O_NOFOLLOW)))
+        tmp_src = os.path.join(rootfs, "tmp")
+        tmp_entries = sorted(os.listdir(tmp_src)) if os.path.isdir(tmp_src) else []
+        tmp_fd = os.open(tmp_src, os.O_PATH | os.O_DIRECTORY) if tmp_entries else None
         wfd = os.open(WORKER_DIR, os.O_PATH | os.O_DIRECTORY)
         extra_fds = []
         for path, writable in extra:
@@ -301,6 +306,13 @@ def _build_root(rootfs: str, extra: list[tuple[str, bool]], layers: _confine.Lay
     for d in ("proc", "dev", "tmp", SCRATCH.lstrip("/"), WORKER_MOUNT.lstrip("/")):
         os.makedirs(os.path.join(stage, d), exist_ok=True)
     os.chmod(os.path.join(stage, "tmp"), 0o1777)
+    if tmp_fd is not None:  # the interpreter or venv lives under /tmp: keep it visible
+        os.makedirs(stage + c.HOST_TMP)
+        err = c.bind(f"/proc/self/fd/{tmp_fd}", stage + c.HOST_TMP, readonly=True)
+        os.close(tmp_fd)
+        err = err or c.bind_host_tmp(stage + c.HOST_TMP, os.path.join(stage, "tmp"))
+        if err:
+            return err
     err = c.bind(f"/proc/self/fd/{wfd}", stage + WORKER_MOUNT, readonly=True)
     if err:
         return err
