@@ -31,23 +31,29 @@ format: setup
 	$(BIN)/ruff check --fix harness detectors tests bench
 	$(BIN)/ruff format harness detectors tests bench
 
+# As root, also sets up the gvisor and docker backends (as CI); prints which backends ran.
 test: setup lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	bash .ci/test.sh $(PYTEST_ARGS)
 
 audit: setup
 	@if [[ ",$(BACKENDS)," == *,docker,* || ",$(BACKENDS)," == *,gvisor,* ]]; then bash .ci/setup.sh backends; fi
 	bash .ci/audit.sh
 
 run: setup
-	$(BIN)/stopbox run --lm synthetic --iterations 3 --out runs/run-$$(date +%Y%m%d-%H%M%S)
+	@dir=run-$$(date +%Y%m%d-%H%M%S); \
+	  $(BIN)/stopbox run --lm synthetic --iterations 3 --out runs/$$dir && ln -sfn $$dir runs/latest
 
 bench: setup
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/engine.py
 
+# The latest run of `make audit` or `make run` (runs/latest), or RUN=DIR.
+RUN ?= runs/latest
 report: setup
-	$(BIN)/stopbox report runs/latest --format html
+	@[ -e "$(RUN)/ledger.sqlite" ] || { echo "make report: no run at $(RUN): run 'make audit' or 'make run' first, or pass RUN=DIR" >&2; exit 2; }
+	$(BIN)/stopbox report $(RUN) --format html
+	$(BIN)/stopbox report $(RUN) --format md
 
 # a real model end to end (llama.cpp server on 127.0.0.1, verified GGUF from registry packages)
 lm-local: setup

@@ -33,6 +33,7 @@ mkdir -p "$OUT" "$RUNS"
 step "offline STOP run ($run_dir): synthetic LM, red-team rate $RED_TEAM, $BACKEND backend"
 "$BIN/stopbox" run --lm "synthetic:red_team_rate=$RED_TEAM" --policy quick --backend "$BACKEND" \
   --iterations "$ITERATIONS" --out "$run_dir" || fail "stopbox run"
+ln -sfn "$(basename "$run_dir")" "$RUNS/latest"  # what `make report` renders
 
 step "stopbox audit --execute of the $(ls "$run_dir/programs" | wc -l) programs the run generated"
 set +e

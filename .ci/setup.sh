@@ -2,7 +2,8 @@
 # Set-up shared by the Makefile and .ci/run.  Idempotent.
 #   .ci/setup.sh base       apt libseccomp2 (when root), .venv, pip install -e .[dev]
 #   .ci/setup.sh backends   runsc + docker.io, dockerd with the runsc runtime, local sandbox image
-#   .ci/setup.sh all        both, plus chromium for the HTML report test
+#   .ci/setup.sh browser    chromium for the HTML report test (root)
+#   .ci/setup.sh all        base and backends, plus chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -32,7 +33,7 @@ setup_base() {
   fi
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import pyseccomp, libcst, openai, structlog, typer, rich, numpy' \
+  .venv/bin/python -c 'import pyseccomp, libcst, openai, structlog, typer, rich, numpy, pydantic, pathspec' \
     || { echo "setup: python dependencies failed to install" >&2; exit 1; }
 }
 
@@ -48,6 +49,7 @@ setup_backends() {
 case "$what" in
   base) setup_base ;;
   backends) setup_base; setup_backends ;;
+  browser) apt_install chromium chromium-driver ;;
   all) setup_base; setup_backends; apt_install chromium chromium-driver ;;
-  *) echo "usage: .ci/setup.sh base|backends|all" >&2; exit 2 ;;
+  *) echo "usage: .ci/setup.sh base|backends|browser|all" >&2; exit 2 ;;
 esac

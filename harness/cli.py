@@ -8,6 +8,7 @@ registers itself on the app; this module only wires them and maps errors to exit
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -58,17 +59,35 @@ def version() -> None:
     print(f"stopbox {__version__}")
 
 
-def _register() -> None:
-    from stopbox.harness.commands import COMMAND_MODULES
+_REGISTERED: set[str] = set()
 
-    for module in COMMAND_MODULES:
-        module.register(app)
+
+def _register(command: str | None = None) -> None:
+    """Register ``command`` only (its module alone is imported), or every command."""
+    from stopbox.harness.commands import command_modules
+
+    for module in command_modules(command):
+        if module.__name__ not in _REGISTERED:
+            module.register(app)
+            _REGISTERED.add(module.__name__)
+
+
+def _command_in(args: list[str]) -> str | None:
+    """The subcommand named in ``args`` (None: help, completion or --version)."""
+    if os.environ.get("_STOPBOX_COMPLETE"):
+        return None
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    _register()
+    args = sys.argv[1:] if argv is None else list(argv)
+    command = _command_in(args)
+    if command == "version" or (command is None and {"--version", "-V"} & set(args)):
+        pass  # defined here: importing the command modules would only slow it down
+    else:
+        _register(command)
     try:
-        app(args=argv, prog_name="stopbox")  # standalone: usage errors exit 2 by themselves
+        app(args=args, prog_name="stopbox")  # standalone: usage errors exit 2 by themselves
     except StopboxError as exc:
         print(f"stopbox: error: {exc}", file=sys.stderr)
         return 2

@@ -108,6 +108,10 @@ class SandboxLimits:
     pool_size: Annotated[int, Ge(0), Le(256)] = 0
     """0 means one warm worker per core."""
     docker_image: Name = "stopbox-sandbox:latest"
+    allow_missing_layers: tuple[str, ...] = ()
+    """Confinement layers this policy lets a sandbox run without (degraded mode; "*" = any).
+    Empty: every layer is required and a sandbox that cannot apply one refuses to start. The
+    missing ones are listed in every result (`layers.missing`); see docs/sandbox.md."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +211,9 @@ def _read_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PolicyError(file, "-", "file not found") from None
+        raise PolicyError(file, "file", "not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(file, "-", f"cannot read: {exc}") from None
+        raise PolicyError(file, "file", f"cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(file, path, exc) from None
     parent = data.get("extends")
@@ -279,7 +283,9 @@ def load_policy(name_or_path: str | Path | None = None) -> Policy:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.toml")))
         raise PolicyError(
-            str(name_or_path), "-", f"no such policy; allowed: {known} or a path to a TOML file"
+            f"policy {str(name_or_path)!r}",
+            "not found",
+            f"allowed: {known} or a path to a TOML file ({path} does not exist)",
         )
     return policy_from_dict(_read_toml(path.resolve(), ()), file=str(path))
 

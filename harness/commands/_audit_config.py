@@ -5,8 +5,9 @@ Configuration lives in the code under audit, so a change can loosen its own gate
 finds the closest ``pyproject.toml`` with a ``[tool.stopbox]`` table from the audited path upward;
 CI passes ``--isolated`` (no configuration file, no ``.gitignore``) with an explicit
 ``--policy``.  Whatever loosens the gate (a higher fail-on than the default policy's, excludes,
-a baseline, files skipped by ``.gitignore``, rules a policy disables or re-ranks lower, imports it
-allows beyond the default) is a :class:`Loosening`: printed on stderr and recorded in SARIF.
+a baseline, files skipped by ``.gitignore``, rules a policy disables or re-ranks lower, imports,
+module attributes, syscalls, paths or missing sandbox layers it allows beyond the default policy)
+is a :class:`Loosening`: printed on stderr and recorded in SARIF.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class Loosening:
 
     kind: str
     """``fail-on``, ``exclude``, ``baseline``, ``gitignore``, ``rule-disabled``,
-    ``rule-reranked``, ``import-allowed``."""
+    ``rule-reranked``, ``import-allowed``, ``surface-allowed``, ``syscall-allowed``,
+    ``path-readable``, ``path-writable``, ``layers-optional``."""
     detail: str
     source: str
     """Where it comes from: a configuration file, a policy file, the command line, .gitignore."""
@@ -269,16 +271,24 @@ def loosenings(
                     {"rule": rule, "severity": severity, "default": before},
                 )
             )
-    extra = sorted(set(policy.imports.allow) - set(reference.imports.allow))
-    if extra:
-        out.append(
-            Loosening(
-                "import-allowed",
-                f"imports allowed beyond the default policy: {', '.join(extra)}",
-                policy_source,
-                {"modules": extra},
+    widened = [
+        ("import-allowed", "imports allowed beyond the default policy", "imports", "allow"),
+        ("surface-allowed", "module attributes allowed beyond the built-in surfaces", "imports",
+         "surface_allow"),
+        ("syscall-allowed", "syscalls taken off the sandbox's deny list", "syscalls", "allow"),
+        ("path-readable", "extra paths readable in the sandbox", "paths", "read"),
+        ("path-writable", "extra paths writable in the sandbox", "paths", "write"),
+        ("layers-optional", "confinement layers the sandbox may run without", "sandbox",
+         "allow_missing_layers"),
+    ]  # fmt: skip
+    for kind, words, table, key in widened:
+        mine = getattr(getattr(policy, table), key, ())
+        default = getattr(getattr(reference, table), key, ())
+        extra = sorted(set(mine) - set(default))
+        if extra:
+            out.append(
+                Loosening(kind, f"{words}: {', '.join(extra)}", policy_source, {"values": extra})
             )
-        )
     return out
 
 

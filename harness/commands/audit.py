@@ -234,7 +234,8 @@ def _render(
     if fmt == "github":
         from stopbox.harness.reporting.github import render_github
 
-        return render_github(files, threshold)
+        notes = invocation["toolConfigurationNotifications"]
+        return render_github(files, threshold, notices=[n["message"]["text"] for n in notes])
     if fmt == "junit":
         from stopbox.harness.reporting.junit import render_junit
 

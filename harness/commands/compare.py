@@ -29,9 +29,15 @@ def compare_command(
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    cmp = compare_reports(
-        load_report(run_a), load_report(run_b), path_a=str(run_a), path_b=str(run_b)
-    )
+    reports = []
+    for path in (run_a, run_b):
+        report = load_report(path)
+        if report.get("schema") == "stopbox.study/1":
+            raise UsageError(
+                f"{path}: a bypass study, not a run (compare takes two run directories)"
+            )
+        reports.append(report)
+    cmp = compare_reports(reports[0], reports[1], path_a=str(run_a), path_b=str(run_b))
     text = render_comparison(cmp, fmt)
     if out is None:
         sys.stdout.write(text)

@@ -16,9 +16,9 @@ from typing import Any
 
 import typer
 
-from stopbox.harness.errors import UsageError
+from stopbox.harness.errors import SandboxError, StopboxError, UsageError
 from stopbox.harness.policy import load_policy
-from stopbox.harness.sandbox import ExecResult, started
+from stopbox.harness.sandbox import ExecResult, Status, started
 
 __all__ = ["register", "exec_command", "read_source", "parse_args", "jsonable"]
 
@@ -78,20 +78,30 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0, 9), *range(11, 32), *range(127, 160))}
+"""Control characters (all but tab and newline) shown escaped: untrusted output must not drive
+the terminal (clear the screen, rewrite a line to fake ``status: ok``, set the clipboard)."""
+
+
+def _safe(text: str) -> str:
+    """Printable on any terminal: control characters and lone surrogates shown escaped."""
+    return text.translate(_CONTROL).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _human(result: ExecResult, backend: str) -> str:
     lines = [f"status: {result.status.value} ({backend}, {result.wall_s * 1000:.1f} ms)"]
     if result.value is not None:
-        lines.append(f"value: {result.value!r}")
+        lines.append(f"value: {_safe(repr(result.value))}")
     if result.stdout:
-        lines.append("--- stdout ---\n" + result.stdout.rstrip("\n"))
+        lines.append("--- stdout ---\n" + _safe(result.stdout.rstrip("\n")))
     if result.stderr:
-        lines.append("--- stderr ---\n" + result.stderr.rstrip("\n"))
+        lines.append("--- stderr ---\n" + _safe(result.stderr.rstrip("\n")))
     if result.truncated:
         lines.append("(output truncated at the policy's output cap)")
     if result.error and not result.ok:
-        lines.append("--- error ---\n" + result.error.rstrip("\n"))
+        lines.append("--- error ---\n" + _safe(result.error.rstrip("\n")))
     for v in result.violations:
-        lines.append(f"violation: {v.get('kind')}: {v.get('detail')}")
+        lines.append(_safe(f"violation: {v.get('kind')}: {v.get('detail')}"))
     audit = [e for e in result.events if e.get("kind") != "sandbox"]
     if audit:
         lines.append(f"events: {len(audit)} (use --json to see them)")
@@ -102,14 +112,50 @@ def exec_command(
     file: Path = typer.Argument(..., help="The untrusted Python file to run."),
     entry: str | None = typer.Option(None, "--entry", help="Function to call (else: as script)."),
     args: str | None = typer.Option(None, "--args", help="JSON array or object of arguments."),
-    backend: str | None = typer.Option(None, "--backend", help="seccomp, gvisor, docker, none."),
-    policy: str | None = typer.Option(None, "--policy", help="Policy name or TOML file."),
+    backend: str | None = typer.Option(
+        None,
+        "--backend",
+        "-b",
+        metavar="<seccomp|gvisor|docker|none>",
+        help="Sandbox backend (default: the policy's).",
+    ),  # fmt: skip
+    policy: str | None = typer.Option(None, "--policy", "-p", help="Policy name or TOML file."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     unsafe: bool = typer.Option(
         False, "--unsafe-no-sandbox", help="Allow --backend none (runs in this process)."
     ),
 ) -> None:
-    """Run one untrusted file in the sandbox and print its result."""
+    """Run one untrusted file in the sandbox and print its result.
+
+    With ``--json`` the answer is always one JSON object with ``status``, ``violations`` and
+    ``layers``, whatever the program did and even when the machinery failed (then ``status`` is
+    ``error``, ``error`` says why, and the exit code is 2)."""
+    try:
+        result, name = _run(file, entry, args, backend, policy, unsafe)
+    except StopboxError as exc:
+        if as_json:
+            print(_dumps(ExecResult(Status.ERROR, error=str(exc)).to_json()))
+            raise typer.Exit(2) from None
+        raise
+    except Exception as exc:  # noqa: BLE001 - the harness answers even when its machinery breaks
+        if as_json:
+            print(_dumps(ExecResult(Status.ERROR, error=f"internal error: {exc!r}").to_json()))
+            raise typer.Exit(2) from None
+        raise SandboxError(f"internal error: {exc!r}") from None
+    if as_json:
+        out = result.to_json()
+        out["value"] = jsonable(result.value)
+        print(_dumps(out))
+    else:
+        print(_human(result, name))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _run(
+    file: Path, entry: str | None, args: str | None, backend: str | None, policy: str | None,
+    unsafe: bool,
+) -> tuple[ExecResult, str]:  # fmt: skip
     pol = load_policy(policy)
     source = read_source(file)
     positional, keywords = parse_args(args)
@@ -121,14 +167,21 @@ def exec_command(
         result = sandbox.exec(
             source, entry=entry, args=positional, kwargs=keywords, filename=file.name
         )
-    if as_json:
-        out = result.to_json()
-        out["value"] = jsonable(result.value)
-        print(json.dumps(out, default=repr))
-    else:
-        print(_human(result, name))
-    if not result.ok:
-        raise typer.Exit(1)
+    return result, name
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    """One line of strict JSON (no NaN), whatever the result holds."""
+    try:
+        return json.dumps(jsonable(obj), default=repr, allow_nan=False)
+    except (ValueError, TypeError, RecursionError) as exc:
+        fallback = {k: obj.get(k) for k in ("status", "error", "layers")}
+        fallback["violations"] = [
+            {k: str(v) for k, v in dict(x).items()} for x in obj.get("violations") or ()
+        ]
+        fallback["value"] = None
+        fallback["error"] = f"{obj.get('error') or ''} (result not JSON-serialisable: {exc})"
+        return json.dumps(fallback, default=str)
 
 
 def register(app: typer.Typer) -> None:

@@ -120,7 +120,7 @@ def _finish(store: RunStore, status: str, reason: str | None) -> dict[str, Any]:
     return write_report(store)
 
 
-def _summary(report: dict[str, Any], out: Path) -> None:
+def _summary(report: dict[str, Any], out: Path, stats: EngineStats | None = None) -> None:
     table = Table(title=report["title"])
     for col in ("iteration", "û val", "û test", "programs", "bypass (95% CI)"):
         table.add_column(col, justify="right")
@@ -146,7 +146,8 @@ def _summary(report: dict[str, Any], out: Path) -> None:
         cost = usage.get("cost_usd")
         unpriced = report["run"]["lm"].get("priced") is False or cost is None
         money = "unpriced (no dollar figure)" if unpriced else f"${cost:.4f}"
-        print(f"LM: {usage['calls']} calls, {usage['samples']} samples,"
+        requests = f" ({stats.lm_requests} HTTP requests)" if stats and stats.lm_requests else ""
+        print(f"LM: {usage['calls']} calls{requests}, {usage['samples']} samples,"
               f" {usage['prompt_tokens'] + usage['completion_tokens']} tokens, {money}"
               f" ({report['run']['lm'].get('label')})")  # fmt: skip
     gain = report.get("utility_gain") or {}
@@ -229,7 +230,7 @@ def _run(
             raise
     log.info("run_complete", run=out.name, stats=stats.to_json())
     report = _finish(store, "complete", None)
-    _summary(report, out)
+    _summary(report, out, stats)
     return 0
 
 

@@ -1,9 +1,9 @@
 """`stopbox selfcheck [--backend B] [--json]`: run the shipped attack programs against this
 installation's sandbox and check from outside that every one was contained.
 
-Prints one line per attack and ``contained K/N (backend)``; exit 0 when everything was
-contained, 1 when anything escaped, 2 when the backend cannot start.  Run it after installing
-and after every kernel, runsc or docker upgrade.
+Prints the confinement layers that applied, one line per attack and ``contained K/N
+(backend)``; exit 0 when everything was contained, 1 when anything escaped, 2 when the backend
+cannot start.  Run it after installing and after every kernel, runsc or docker upgrade.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import json
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from stopbox.harness.commands.exec_ import _safe
 from stopbox.harness.errors import UsageError
 from stopbox.harness.policy import Policy, load_policy
 from stopbox.harness.sandbox import started
@@ -30,10 +32,25 @@ def selfcheck_policy(base: Policy) -> Policy:
     return dataclasses.replace(base, sandbox=limits)
 
 
-def run_selfcheck(backend: str, policy: Policy, console: Console | None = None) -> list[Verdict]:
-    """Every attack against ``backend``; prints progress lines when a console is given."""
+def run_selfcheck(
+    backend: str,
+    policy: Policy,
+    console: Console | None = None,
+    layers: dict[str, list[str]] | None = None,
+) -> list[Verdict]:
+    """Every attack against ``backend``; prints progress lines when a console is given.
+
+    ``layers``, when given, is filled with the confinement layers a plain job got on this
+    backend (``{"applied": [...], "missing": [...]}``)."""
     verdicts = []
     with started(backend, policy, pool_size=2) as sandbox, Arena(sandbox, timeout=1.5) as arena:
+        if layers is not None:
+            layers.update(sandbox.exec("def f():\n    return 1\n", entry="f").layers)
+            if console is not None:
+                applied = ", ".join(layers.get("applied", [])) or "none"
+                missing = ", ".join(layers.get("missing", [])) or "none"
+                console.print(f"layers applied: {applied}", highlight=False)
+                console.print(f"layers missing: {missing}", highlight=False)
         for attack in ATTACKS:
             verdict = arena.run(attack)
             verdicts.append(verdict)
@@ -43,12 +60,15 @@ def run_selfcheck(backend: str, policy: Policy, console: Console | None = None) 
                 line = f"{mark}  {attack.id:<20} {attack.title} [dim]({status})[/]"
                 console.print(line, highlight=False)
                 for why in verdict.escapes:
-                    console.print(f"           [red]{why}[/]", highlight=False)
+                    # escape: a reason may quote job-made text (a process name, a path)
+                    console.print(f"           [red]{escape(_safe(why))}[/]", highlight=False)
     return verdicts
 
 
 def selfcheck_command(
-    backend: str | None = typer.Option(None, "--backend", help="seccomp, gvisor or docker."),
+    backend: str | None = typer.Option(
+        None, "--backend", "-b", metavar="<seccomp|gvisor|docker>", help="Backend to check."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Check that this installation's sandbox contains the shipped attack programs."""
@@ -57,13 +77,15 @@ def selfcheck_command(
     if name == "none":
         raise UsageError("backend 'none' has no sandbox to check; use seccomp, gvisor or docker")
     console = None if as_json else Console(highlight=False, soft_wrap=True)
-    verdicts = run_selfcheck(name, selfcheck_policy(base), console)
+    layers: dict[str, list[str]] = {}
+    verdicts = run_selfcheck(name, selfcheck_policy(base), console, layers)
     contained = sum(v.contained for v in verdicts)
     if as_json:
         print(json.dumps({
             "backend": name,
             "contained": contained,
             "total": len(verdicts),
+            "layers": layers,
             "attacks": [v.to_json() for v in verdicts],
         }))  # fmt: skip
     else:

@@ -19,6 +19,8 @@ from stopbox.harness.reporting.intervals import bootstrap_mean  # noqa: E402
 __all__ = [
     "META_UTILITY_BASELINE_NOTE",
     "meta_utility_plot",
+    "meta_utility_figure",
+    "bypass_figure",
     "bypass_plot",
     "findings_plot",
     "lm_usage_plot",
@@ -58,6 +60,12 @@ def _utility_series(
 def meta_utility_plot(iterations: list[dict[str, Any]]) -> str | None:
     """û per iteration on val and test with bootstrap 95% error bars, the seed improver's values
     as dashed lines, and a y-axis from 0 (:data:`META_UTILITY_BASELINE_NOTE`)."""
+    fig = meta_utility_figure(iterations)
+    return None if fig is None else _png(fig)
+
+
+def meta_utility_figure(iterations: list[dict[str, Any]]) -> Figure | None:
+    """The figure of :func:`meta_utility_plot` (the caller closes it)."""
     pts = [it for it in iterations if it.get("meta_utility_val") is not None]
     if not pts:
         return None
@@ -78,13 +86,19 @@ def meta_utility_plot(iterations: list[dict[str, Any]]) -> str | None:
     ax.set_xticks([int(it["iteration"]) for it in pts])
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
 def bypass_plot(iterations: list[dict[str, Any]]) -> str | None:
     """Bypass rate per iteration (%), Wilson 95% intervals as error bars.  The legend sits
     outside the axes (it never covers a point) and the axis starts a little below 0% so that
     points at 0% are drawn whole."""
+    fig = bypass_figure(iterations)
+    return None if fig is None else _png(fig)
+
+
+def bypass_figure(iterations: list[dict[str, Any]]) -> Figure | None:
+    """The figure of :func:`bypass_plot` (the caller closes it)."""
     pts = [it for it in iterations if (it.get("bypass") or {}).get("any")]
     if not pts:
         return None
@@ -109,7 +123,7 @@ def bypass_plot(iterations: list[dict[str, Any]]) -> str | None:
     ax.set_xticks([int(it["iteration"]) for it in pts])
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
 def findings_plot(counts: dict[str, int], xlabel: str) -> str | None:

@@ -207,6 +207,8 @@ def _static_runtime(report: dict[str, Any]) -> tuple[Table | None, Table | None]
         det = _t(
             ("detection", "programs", "rate (95% CI)"),
             [("flagged statically", fmt_count(b.get("static")), fmt_rate(b.get("static"))),
+             *[(f"flagged statically, marked [{m}]", fmt_count(r), fmt_rate(r))
+               for m, r in (b.get("static_split") or {}).items()],
              ("attempted at runtime", fmt_count(b.get("runtime")), fmt_rate(b.get("runtime")))],
             "lrr",
         )  # fmt: skip
@@ -289,14 +291,17 @@ def _transfer(report: dict[str, Any]) -> Table | None:
 
 
 def _transfer_improver(report: dict[str, Any]) -> Table | None:
-    rows = []
+    """The transferred improver's findings, identical ones (one per improver run) counted once."""
+    counts: dict[tuple[str, ...], int] = {}
     for imp in report.get("transfer_improver") or []:
+        sha = str(imp.get("sha256", ""))[:12]
         for source in ("static", "runtime"):
             for f in imp.get(source) or []:
-                rows.append(
-                    (str(imp.get("sha256", ""))[:12], source, f.get("rule_id", "?"),
-                     f.get("category", "?"), f.get("severity", "?"), f.get("message", ""))
-                )  # fmt: skip
+                key = (sha, source, str(f.get("rule_id", "?")), str(f.get("category", "?")),
+                       str(f.get("severity", "?")), str(f.get("message", "")))  # fmt: skip
+                counts[key] = counts.get(key, 0) + 1
         if not (imp.get("static") or imp.get("runtime")):
-            rows.append((str(imp.get("sha256", ""))[:12], "–", "no findings", "", "", ""))
-    return _t(("improver", "source", "rule", "category", "severity", "message"), rows, "llllll")
+            counts[(sha, "–", "no findings", "", "", "")] = 0
+    rows = [(*key[:5], n, key[5]) for key, n in counts.items()]
+    header = ("improver", "source", "rule", "category", "severity", "times", "message")
+    return _t(header, rows, "lllllrl")

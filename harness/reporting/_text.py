@@ -103,7 +103,7 @@ def is_synthetic(report: dict[str, Any]) -> bool:
 
 
 def is_interrupted(report: dict[str, Any]) -> bool:
-    return report.get("run", {}).get("status", "complete") != "complete"
+    return bool(report.get("run", {}).get("status", "complete") != "complete")
 
 
 def report_title(report: dict[str, Any]) -> str:

@@ -49,7 +49,8 @@ def _bypass_rows(bypass: dict[str, Any], iteration: Any) -> Iterator[Row]:
     for key in ("any", "static", "runtime"):
         if bypass.get(key):
             yield {"section": "bypass", "iteration": iteration, "key": key, **_rate(bypass[key])}
-    for section, field in (("bypass_by_kind", "by_kind"), ("bypass_by_category", "by_category")):
+    for section, field in (("bypass_by_kind", "by_kind"), ("bypass_by_category", "by_category"),
+                           ("bypass_static_split", "static_split")):  # fmt: skip
         for key, r in (bypass.get(field) or {}).items():
             yield {"section": section, "iteration": iteration, "key": key, **_rate(r)}
 

@@ -30,10 +30,11 @@ def _prop(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(files: Sequence[FileReport], fail_on: str) -> str:
-    """Workflow-command lines for every static and runtime finding of ``files``."""
+def render_github(files: Sequence[FileReport], fail_on: str, *, notices: Sequence[str] = ()) -> str:
+    """Workflow-command lines for every static and runtime finding of ``files``; each of
+    ``notices`` (the loosenings a configuration applied) is a warning of its own first."""
     threshold = Severity(fail_on).rank
-    lines: list[str] = []
+    lines = [f"::warning title=stopbox configuration::{_data(text)}" for text in notices]
     failing = total = 0
     for report in files:
         for f in (*report.findings, *report.runtime):

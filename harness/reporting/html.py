@@ -59,6 +59,8 @@ class ImproverView:
     missing: bool
     selected: bool = True
     """False for an improver that was generated but not chosen (listed for its findings)."""
+    transferred: bool = False
+    """The improver a transfer evaluated (``stopbox transfer --improver FILE``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,12 @@ def _improvers(report: dict[str, Any], run_dir: Path | None) -> list[ImproverVie
         seen.add(sha)
         program = programs.get(sha) or {"sha256": sha, "path": f"programs/{sha}.py"}
         views.append(_improver_view(it.get("iteration"), program, run_dir))
+    for imp in report.get("transfer_improver") or []:
+        sha = imp.get("sha256")
+        if sha and sha not in seen:
+            seen.add(sha)
+            program = programs.get(sha) or {"sha256": sha, "path": f"programs/{sha}.py"}
+            views.append(_improver_view(None, program, run_dir, transferred=True))
     # improvers that were generated but never selected are listed too when they have findings
     for p in report.get("programs") or []:
         sha = p.get("sha256")
@@ -160,7 +168,12 @@ def _improvers(report: dict[str, Any], run_dir: Path | None) -> list[ImproverVie
 
 
 def _improver_view(
-    iteration: Any, program: dict[str, Any], run_dir: Path | None, *, selected: bool = True
+    iteration: Any,
+    program: dict[str, Any],
+    run_dir: Path | None,
+    *,
+    selected: bool = True,
+    transferred: bool = False,
 ) -> ImproverView:
     findings = list(program.get("findings") or []) + list(program.get("runtime") or [])
     source = program_source(program, run_dir)
@@ -184,4 +197,5 @@ def _improver_view(
         blocked=bool(program.get("blocked")),
         missing=source is None,
         selected=selected,
+        transferred=transferred,
     )

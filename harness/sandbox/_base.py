@@ -78,6 +78,24 @@ class ExecResult:
     def ok(self) -> bool:
         return self.status is Status.OK
 
+    @property
+    def layers(self) -> dict[str, list[str]]:
+        """The confinement layers of this job: ``{"applied": [...], "missing": [...]}``.
+
+        Read from the job's ``{"kind": "sandbox", "event": "layers"}`` event (written by the
+        trusted worker before the untrusted code loads); a result without one (no job ran)
+        has none applied and ``"unknown"`` missing."""
+        for event in self.events:
+            if event.get("kind") == "sandbox" and event.get("event") == "layers":
+                applied = event.get("applied")
+                missing = event.get("missing")
+                if isinstance(applied, list) and isinstance(missing, list):
+                    return {"applied": [str(a) for a in applied],
+                            "missing": [str(m) for m in missing]}  # fmt: skip
+                if event.get("unsafe"):
+                    return {"applied": [], "missing": ["sandbox"]}
+        return {"applied": [], "missing": ["unknown"]}
+
     def to_json(self) -> dict[str, Any]:
         """The `stopbox exec --json` object (DESIGN.md §7)."""
         return {
@@ -92,6 +110,7 @@ class ExecResult:
             "violations": [dict(v) for v in self.violations],
             "error": self.error,
             "truncated": self.truncated,
+            "layers": self.layers,
         }
 
 

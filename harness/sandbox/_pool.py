@@ -27,7 +27,7 @@ threads.  The worker reports which confinement layers applied in its ``ready`` f
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -51,6 +51,7 @@ from stopbox.harness.sandbox._base import (
     Status,
 )
 from stopbox.harness.sandbox._channel import WorkerDied, WorkerProcess
+from stopbox.harness.sandbox._guard import Budgets, JobGuard
 
 __all__ = ["WORKER_FILES", "WorkerSandbox", "WorkerJob", "worker_config", "encode_proxy"]
 
@@ -72,6 +73,8 @@ WATCHDOG_GRACE_S = 5.0
 
 
 def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -79,20 +82,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _remove_stale_dirs(tmp: Path) -> None:
-    """Remove worker and job-mount directories left by a harness that was killed (SIGKILL)."""
-    for pattern in ("stopbox-worker-*-*", "stopbox-jobs-*-*"):
-        for path in tmp.glob(pattern):
-            owner = path.name.split("-")[2]
-            if not owner.isdigit() or _pid_alive(int(owner)):
-                continue
-            if path.name.startswith("stopbox-jobs-"):
-                with contextlib.suppress(OSError):
-                    path.rmdir()  # only ever an empty mount point on this side
-            else:
-                shutil.rmtree(path, ignore_errors=True)
 
 
 def worker_config(policy: Policy) -> dict[str, Any]:
@@ -132,28 +121,6 @@ def encode_proxy(value: Any) -> dict[str, Any] | None:
     return None
 
 
-def _result(
-    res: Mapping[str, Any], events: Sequence[Any] = (), violations: Sequence[Any] = ()
-) -> ExecResult:
-    try:
-        status = Status(res.get("status", "error"))
-    except ValueError:
-        status = Status.ERROR
-    return ExecResult(
-        status=status,
-        value=_codec.decode(res.get("value")),
-        stdout=str(res.get("stdout", "")),
-        stderr=str(res.get("stderr", "")),
-        wall_s=float(res.get("wall_s", 0.0)),
-        cpu_s=float(res.get("cpu_s", 0.0)),
-        max_rss_mb=float(res.get("max_rss_mb", 0.0)),
-        events=tuple(events),
-        violations=tuple(violations),
-        error=res.get("error"),
-        truncated=bool(res.get("truncated", False)),
-    )
-
-
 class WorkerJob(Job):
     """A job on one worker; calls run one at a time (use one Job from one thread at a time)."""
 
@@ -176,6 +143,7 @@ class WorkerJob(Job):
         self.results: list[ExecResult] = []
         self.closed: ExecResult | None = None
         self.broken = False
+        self.guard = JobGuard(sandbox.budgets, sandbox.policy.sandbox.output_bytes)
         timeout = sandbox.policy.sandbox.wall_s
         msg = {
             "op": "job",
@@ -199,21 +167,29 @@ class WorkerJob(Job):
         self.events.append(dict(event))
 
     def _exchange(self, msgs: list[dict[str, Any]], want: str, timeout: float) -> ExecResult:
+        """Send ``msgs``, serve RPC until the ``want`` frame; never raises on what the job did.
+
+        A worker that dies, sends garbage or stops answering is discarded (a replacement starts
+        on demand) and the job gets a ``crash`` violation; a malformed or over-budget frame is a
+        violation of the job (:class:`JobGuard`)."""
         start_events, start_violations = len(self.events), len(self.violations)
+        start_guard = len(self.guard.violations)
+        res: Any = {}
         try:
             for msg in msgs:
                 self.worker.send(msg)
             while True:
                 reply = self.worker.recv(timeout + WATCHDOG_GRACE_S)
-                if reply.get("op") == "rpc":
-                    self._serve_rpc(reply)
+                op = reply.get("op")
+                if op == "rpc":
+                    self._serve_rpc(reply, self.worker.last_size)
                     continue
-                self.events.extend(e for e in reply.get("events") or () if isinstance(e, dict))
+                self.events.extend(self.guard.take_events(reply.get("events"), "events"))
                 self.violations.extend(
-                    v for v in reply.get("violations") or () if isinstance(v, dict)
+                    self.guard.take_events(reply.get("violations"), "violations")
                 )
-                if reply.get("op") == want:
-                    res = reply.get("result") or {}
+                if op == want:
+                    res = reply.get("result")
                     break
         except (WorkerDied, TimeoutError) as exc:
             self.broken = True
@@ -222,23 +198,52 @@ class WorkerJob(Job):
             self.violations.append({"kind": "crash", "detail": str(exc)})
             what = "stopped answering" if wedged else "died"
             res = {"status": "killed" if wedged else "error", "error": f"worker {what}: {exc}"}
-        result = _result(res, self.events[start_events:], self.violations[start_violations:])
-        return result
+        fields = self.guard.result_fields(res, "ok" if want == "closed" else "error")
+        found = self.guard.violations[start_guard:]
+        self.violations.extend(found)
+        fields["status"] = self.guard.verdict(fields["status"]) if found else fields["status"]
+        if found and fields["error"] is None and fields["status"] is not Status.OK:
+            fields["error"] = "; ".join(str(v["detail"]) for v in found)
+        return ExecResult(
+            events=tuple(self.events[start_events:]),
+            violations=tuple(self.violations[start_violations:]),
+            **fields,
+        )
 
-    def _serve_rpc(self, msg: Mapping[str, Any]) -> None:
+    def _serve_rpc(self, msg: Mapping[str, Any], size: int) -> None:
+        if not self.guard.admit_rpc(size):
+            return  # over budget: a violation, and the flood is not answered
         reply: dict[str, Any] = {"op": "rpc_reply"}
         try:
+            try:
+                args = _codec.decode(msg.get("args") or [])
+                kwargs = _codec.decode(msg.get("kwargs") or {})
+                obj, method = msg.get("obj"), msg.get("method")
+                if not (isinstance(args, list) and isinstance(kwargs, dict)
+                        and isinstance(obj, str) and isinstance(method, str)
+                        and all(isinstance(k, str) for k in kwargs)):  # fmt: skip
+                    raise _codec.FrameError("expected obj, method: str, args: list, kwargs: dict")
+            except _codec.FrameError as exc:
+                self.guard.violation("protocol", f"malformed RPC frame: {exc}", "protocol-rpc")
+                raise RpcError("malformed RPC", "RuntimeError") from None
             if self.rpc is None:
                 raise RpcError("this job has no RPC handler", "RuntimeError")
-            args = _codec.decode(msg.get("args") or [])
-            kwargs = _codec.decode(msg.get("kwargs") or {})
-            value = self.rpc(str(msg.get("obj")), str(msg.get("method")), list(args), dict(kwargs))
+            value = self.rpc(obj, method, args, kwargs)
             reply["value"] = _codec.encode(value, encode_proxy)
         except RpcError as exc:
             reply["error"] = {"kind": exc.kind, "message": str(exc)}
         except Exception as exc:  # a failing handler must not kill the job's worker
             log.warning("rpc handler failed", error=repr(exc), obj=msg.get("obj"))
             reply["error"] = {"kind": "RuntimeError", "message": "internal error in the harness"}
+        try:
+            size = len(_codec.dumps_frame(reply))
+        except _codec.FrameError:
+            unsendable = {"kind": "RuntimeError", "message": "reply not sendable"}
+            reply = {"op": "rpc_reply", "error": unsendable}
+            size = 0
+        if not self.guard.reply_fits(size):
+            over = {"kind": "BudgetExceeded", "message": "RPC byte budget exceeded"}
+            reply = {"op": "rpc_reply", "error": over}
         self.worker.send(reply)
 
     def call(
@@ -255,6 +260,10 @@ class WorkerJob(Job):
         t = self._call_timeout(timeout)
         msg = self._call_frame(entry, args, kwargs, t)
         res = self._exchange([msg], "result", t)
+        if self.results:  # only the last value is needed (close): a job returning 60 MB per
+            self.results[-1] = dataclasses.replace(
+                self.results[-1], value=None
+            )  # call stays bounded
         self.results.append(res)
         return res
 
@@ -276,17 +285,20 @@ class WorkerJob(Job):
     def close(self) -> ExecResult:
         if self.closed is not None:
             return self.closed
+        ended = [self.load_result, *self.results]
         if not self.broken:
             final = self._exchange([] if self._close_sent else [{"op": "close"}], "closed", 30.0)
+            ended.append(final)  # a violation found while closing counts too
         else:
             final = ExecResult(Status.ERROR)
         if not self.broken:
             self.sandbox._release(self.worker)
         statuses = [self.load_result, *self.results]
-        bad = next((r for r in statuses if not r.ok), None)
+        bad = next((r for r in ended if not r.ok), None)
         last = self.results[-1] if self.results else self.load_result
+        status = self.guard.verdict(bad.status if bad else Status.OK)
         self.closed = ExecResult(
-            status=bad.status if bad else Status.OK,
+            status=status,
             value=last.value,
             stdout=final.stdout if not self.broken else "".join(r.stdout for r in statuses),
             stderr=final.stderr if not self.broken else "".join(r.stderr for r in statuses),
@@ -316,6 +328,8 @@ class WorkerSandbox(Sandbox):
         self._closed = False
         self.layers: dict[str, Any] = {}
         """Confinement layers the last started worker reported (namespaces, Landlock ABI)."""
+        self.budgets = Budgets()
+        """Per-job RPC, event and output budgets enforced on this side (:mod:`._guard`)."""
 
     # --- hooks for subclasses -----------------------------------------------------------------
     def worker_command(self, worker_dir: Path) -> list[str]:
@@ -329,9 +343,20 @@ class WorkerSandbox(Sandbox):
     def worker_start_timeout(self) -> float:
         return 60.0
 
+    def remove_stale_state(self) -> None:
+        """Remove what a harness killed with SIGKILL left behind, by owner pid, never another's.
+
+        Here: worker directories ``stopbox-worker-<pid>-*`` of dead owners.  Backends extend it
+        with what they create (runsc state, containers): ``backends/stale.py``."""
+        tmp = Path(tempfile.gettempdir())
+        for path in tmp.glob("stopbox-worker-*-*"):
+            owner = path.name.split("-")[2]
+            if owner.isdigit() and not path.is_symlink() and not _pid_alive(int(owner)):
+                shutil.rmtree(path, ignore_errors=True)
+
     def prepare_worker_dir(self) -> Path:
         """Copy the worker files into a private directory (readable by the job, nothing else)."""
-        _remove_stale_dirs(Path(tempfile.gettempdir()))
+        self.remove_stale_state()
         d = Path(tempfile.mkdtemp(prefix=f"stopbox-worker-{os.getpid()}-"))
         for name, source in WORKER_FILES.items():
             shutil.copy2(source, d / name)

@@ -102,6 +102,7 @@ def _iteration(
     description: str,
 ) -> tuple[IterationResult, str]:
     started = time.monotonic()
+    requests_before = engine.stats.lm_requests
     reason = "seed"
     if t > 0:
         step = run_improver(
@@ -132,6 +133,9 @@ def _iteration(
             "run_reasons": list(val.reasons),
             "failed_tests": val.failed,
             "all_failed": val.all_failed,
+            # HTTP requests behind this iteration's (uncached) LM calls: more than the calls
+            # when the server ignores n and is asked again for the rest
+            "lm_requests": engine.stats.lm_requests - requests_before,
             "wall_s": round(time.monotonic() - started, 3),
         },
     )

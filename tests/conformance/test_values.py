@@ -149,14 +149,18 @@ def test_nested_job_from_inside_an_rpc_handler(sandbox: Sandbox) -> None:
 
 
 def test_job_may_signal_itself_but_not_its_parent(sandbox: Sandbox) -> None:
+    # the job is pid 1 of its own pid namespace: no parent to see, no other process to reach
     src = (
         "import os, signal\n"
         "def f():\n"
         "    os.kill(os.getpid(), 0)\n"
         "    signal.signal(signal.SIGUSR1, lambda s, fr: None)\n"
         "    signal.raise_signal(signal.SIGUSR1)\n"
-        "    try:\n        os.kill(os.getppid() or 1, 0)\n        return 'parent reachable'\n"
-        "    except OSError:\n        return 'self only'\n"
+        "    if os.getppid() != 0:\n        return 'parent visible'\n"
+        "    for pid in range(2, 64):\n"
+        "        try:\n            os.kill(pid, 0)\n            return f'pid {pid} reachable'\n"
+        "        except OSError:\n            pass\n"
+        "    return 'self only'\n"
     )
     res = sandbox.exec(src, entry="f")
     assert res.value == "self only", res.error
@@ -170,7 +174,8 @@ def test_nested_jobs_three_deep_start_extra_workers(sandbox: Sandbox) -> None:
         if depth >= 3:
             return depth
         with sandbox.job(NESTED, rpc=handler) as job:
-            return job.call("go", [depth + 1, Proxy("utility", callable=True)]).value
+            # each level waits for the deeper ones (and their worker starts): generous timeout
+            return job.call("go", [depth + 1, Proxy("utility", callable=True)], timeout=30).value
 
     with sandbox.job(NESTED, rpc=handler) as job:
         res = job.call("go", [0, Proxy("utility", callable=True)], timeout=30)

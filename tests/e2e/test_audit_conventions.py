@@ -105,6 +105,7 @@ def test_pyproject_config_applies_and_every_loosening_is_printed_and_in_sarif(
     (project / "loose.toml").write_text(
         'extends = "default"\nname = "loose"\n[rules]\ndisable = ["SBX002"]\n'
         '[rules.severity]\nSBX001 = "low"\n[imports]\nallow = ["math", "os"]\n'
+        '[paths]\nwrite = ["/srv"]\n[sandbox]\nallow_missing_layers = ["landlock"]\n'
     )
     (project / "accepted.json").write_text('{"schema": "stopbox.baseline/1", "findings": []}\n')
     code, out, err = run(capsys, "audit", "pkg", "-f", "sarif")
@@ -120,8 +121,10 @@ def test_pyproject_config_applies_and_every_loosening_is_printed_and_in_sarif(
         "rule-disabled",
         "rule-reranked",
         "import-allowed",
+        "path-writable",
+        "layers-optional",
     } - {"gitignore"}  # pkg/ holds no git-ignored file
-    for words in ("fail-on", "pkg/bad*", "accepted.json", "SBX002", "SBX001", "os"):
+    for words in ("fail-on", "pkg/bad*", "accepted.json", "SBX002", "SBX001", "os", "landlock"):
         assert words in err, words
     assert code == 0  # bad.py excluded by the configuration: the gate passes, loudly
 
@@ -205,6 +208,8 @@ def test_github_annotations(project: Path, capsys: pytest.CaptureFixture[str]) -
     )
     assert any(line.startswith("::error file=pkg/odd%2C name.py,line=1,col=8,") for line in lines)
     assert lines[-1].startswith("stopbox: 3 file(s), ")
+    # the loosening (--fail-on above the default policy's) is a warning in the job too
+    assert lines[0].startswith("::warning title=stopbox configuration::loosened: fail-on")
 
 
 def test_junit(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,3 +95,15 @@ def test_make_audit_writes_the_reports_and_prints_the_summary(tmp_path: Path) ->
     )
     assert "findings by category" in summary
     assert f"HTML report: {out / 'report.html'}" in summary
+    # `make report` after `make audit`: runs/latest points at the audit's run
+    latest = tmp_path / "runs" / "latest"
+    assert latest.is_symlink() and (latest / "ledger.sqlite").is_file()
+    assert latest.resolve() == next((tmp_path / "runs").glob("audit-*")).resolve()
+    (latest / "report.html").unlink(missing_ok=True)
+    make = subprocess.run(
+        ["make", "-o", ".venv/.stamp-setup", "report", f"BIN={Path(sys.executable).parent}",
+         f"RUN={latest}"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tree,
+    )  # fmt: skip
+    assert make.returncode == 0, make.stdout[-2000:] + make.stderr[-2000:]
+    assert (latest / "report.html").stat().st_size > 0

@@ -77,7 +77,7 @@ def test_run_writes_the_run_directory_and_report(first_run: tuple[Path, dict[str
     assert report["iterations"][1]["programs"]["total"] > 0
     gain = report["utility_gain"]
     assert gain["test"]["gain"] == pytest.approx(gain["test"]["final"] - gain["test"]["seed"])
-    assert gain["repeats"]["test"]["n"] == 2  # quick policy: 2 meta-utility tests
+    assert gain["spread"]["test"]["n"] == 2  # quick policy: 2 meta-utility tests
     assert set(report["bypass"]["cross_check"]) == {"flagged_not_attempted",
                                                     "attempted_not_flagged", "both"}  # fmt: skip
     assert {row["category"] for row in report["calibration"]} == CATEGORIES

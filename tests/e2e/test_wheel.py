@@ -1,8 +1,9 @@
 """The wheel works anywhere (issue 12): build it from a copy of the checkout, delete the copy,
 install the wheel into a fresh venv in an empty temporary directory, and run every command there.
 
-How: ``python -m build --wheel --no-isolation`` (build and setuptools come with the dev extras,
-so no download) in a copy of the tracked and untracked-but-not-ignored files; a new venv without
+How: ``python -m build --no-isolation`` (the sdist, then the wheel from the sdist, so both are
+complete; build and setuptools come with the dev extras, so no download) in a copy of the
+tracked and untracked-but-not-ignored files; a new venv without
 pip gets the wheel with ``pip --python VENV install --no-deps``; its dependencies come from this
 project's venv through a ``.pth`` line (a fresh full install of numpy, matplotlib, openai ... took
 too long for the suite).  A ``.pth`` entry adds that site-packages to ``sys.path`` but does not run
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import jsonschema
@@ -77,7 +79,7 @@ def _build_wheel(tmp: Path) -> Path:
     copy, dist = tmp / "copy", tmp / "dist"
     _copy_checkout(copy)
     proc = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), "."],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), "."],
         cwd=copy, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -121,9 +123,11 @@ def _seccomp_unavailable(stopbox: Path, env: dict[str, str], cwd: Path) -> str |
 
 
 def test_the_wheel_runs_every_command_outside_the_checkout(tmp_path: Path) -> None:
+    start = time.monotonic()
     wheel = _build_wheel(tmp_path)
     assert not (tmp_path / "copy").exists()
     venv = _fresh_venv(tmp_path, wheel)
+    print(f"wheel: {time.monotonic() - start:6.1f}s  copy, build, delete the copy, fresh venv")
     stopbox = venv / "bin" / "stopbox"
     work = tmp_path / "work"
     work.mkdir()
@@ -144,10 +148,12 @@ def test_the_wheel_runs_every_command_outside_the_checkout(tmp_path: Path) -> No
         pytest.skip(f"seccomp backend unavailable: {reason}")
 
     def sb(*args: str, stdin: str | None = None, timeout: float = 180) -> tuple[int, str, str]:
+        start = time.monotonic()
         proc = subprocess.run(
             [str(stopbox), *args], cwd=work, env=env, input=stdin, capture_output=True,
             text=True, timeout=timeout,
         )  # fmt: skip
+        print(f"wheel: {time.monotonic() - start:6.1f}s  stopbox {' '.join(args)}")
         return proc.returncode, proc.stdout, proc.stderr
 
     from stopbox.harness import __version__

@@ -231,3 +231,27 @@ def test_policy_from_dict_round_trip() -> None:
     data = policy.to_dict()
     again = policy_from_dict(data)
     assert again.gate == policy.gate and again.sandbox == policy.sandbox
+
+
+@pytest.mark.parametrize("name", ["default", "strict", "paper", "quick"])
+def test_a_remembered_verdict_builds_the_same_policy(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("STOPBOX_NO_CACHE", raising=False)
+    first = load_policy(name)  # pydantic; remembers the verdict
+    assert len(list((tmp_path / "stopbox" / "policies").glob("*.valid"))) == 1
+    again = load_policy(name)  # built from the table without pydantic
+    assert again == first
+    assert all(isinstance(v, float) for v in (again.sandbox.wall_s, again.budget.dollars))
+    assert isinstance(again.imports.allow, tuple)
+
+
+def test_an_invalid_table_is_never_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for _ in range(2):
+        with pytest.raises(PolicyError):
+            policy_from_dict({"sandbox": {"memory_mb": 0}})
+    assert not list(tmp_path.rglob("*.valid"))

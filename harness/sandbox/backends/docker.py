@@ -4,7 +4,9 @@ Every worker is one container of the locally built image (``make setup-backends`
 :mod:`stopbox.harness.sandbox.backends.image.docker_image`): gVisor runtime, no network, read-only
 root, all capabilities dropped, no new privileges, pids/memory/cpu limits from the policy, a
 private tmpfs at ``SCRATCH`` (not ``/tmp``, which may hold the checkout), the worker files
-bind-mounted read-only.  It runs as ``nobody``.
+bind-mounted read-only.  The worker is root of gVisor's kernel, not the host's (SYS_ADMIN, SETUID,
+SETGID, KILL inside gVisor only, to give each job its own namespaces and tmpfs mounts); every
+job drops to ``nobody``.
 
 Containers are named ``stopbox-<pid>-<random>`` and labelled ``stopbox.owner=<pid>``: they are
 removed on close, when their worker is replaced, and (for harness processes that died) the next
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
@@ -27,6 +30,7 @@ from stopbox.harness.policy import Policy, SandboxLimits
 from stopbox.harness.sandbox._base import backend
 from stopbox.harness.sandbox._channel import WorkerProcess
 from stopbox.harness.sandbox._pool import WorkerSandbox
+from stopbox.harness.sandbox.backends._layers import LayeredSandbox
 from stopbox.harness.sandbox.backends.gvisor import WORKER_MOUNT
 from stopbox.harness.sandbox.backends.image.docker_image import LABEL_PYTHON, image_labels
 from stopbox.harness.sandbox.backends.image.rootfs import SCRATCH
@@ -47,14 +51,25 @@ def _run(argv: list[str], timeout: float = 30.0) -> subprocess.CompletedProcess[
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
 
 
+def worker_memory_mb_for(limits: SandboxLimits) -> int:
+    """As gvisor.worker_memory_mb: worker + one job at its RLIMIT_AS + its three tmpfs mounts."""
+    return limits.memory_mb + 3 * max(16, 4 * limits.file_size_mb) + 256
+
+
 def docker_run_argv(
-    limits: SandboxLimits, name: str, worker_dir: Path, python: str, *, owner: int
+    limits: SandboxLimits,
+    name: str,
+    worker_dir: Path,
+    python: str,
+    *,
+    owner: int,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """The ``docker run`` command line of one worker container."""
     # The gVisor sentry's own host threads count against the container's pids cgroup (with 32
     # the sandbox fails to boot); jobs are limited inside by RLIMIT_NPROC and their pid namespace.
     pids = max(128, limits.processes * 16 + 96)
-    memory_mb = limits.memory_mb + 512  # the job's own limit is its RLIMIT_AS; this bounds all
+    memory_mb = worker_memory_mb_for(limits)  # worker + one job (RLIMIT_AS) + its tmpfs mounts
     tmp_mb = max(64, limits.file_size_mb * 4 + 32)
     return [
         "docker",
@@ -67,12 +82,18 @@ def docker_run_argv(
         "--network=none",
         "--read-only",
         "--cap-drop=ALL",
+        # root inside gVisor's own kernel (runsc), with only what the worker needs to give each
+        # job its own mount/pid/ipc namespaces and tmpfs mounts, then drop the job to nobody
+        "--cap-add=SYS_ADMIN",
+        "--cap-add=SETUID",
+        "--cap-add=SETGID",
+        "--cap-add=KILL",
         "--security-opt=no-new-privileges",
         f"--pids-limit={pids}",
         f"--memory={memory_mb}m",
         f"--memory-swap={memory_mb}m",
         "--cpus=1",
-        "--user=65534:65534",
+        "--user=0:0",
         "--log-driver=none",
         f"--tmpfs={SCRATCH}:rw,nosuid,nodev,size={tmp_mb}m,mode=1777",
         f"--volume={worker_dir}:{WORKER_MOUNT}:ro",
@@ -84,6 +105,8 @@ def docker_run_argv(
         python,
         "-I",
         f"{WORKER_MOUNT}/_worker.py",
+        "--isolation=gvisor",
+        *extra,
     ]
 
 
@@ -111,8 +134,10 @@ def _sweep_quietly() -> None:
 
 
 @backend("docker")
-class DockerSandbox(WorkerSandbox):
+class DockerSandbox(LayeredSandbox, WorkerSandbox):
     """Warm pool of workers, each in its own container (gVisor runtime, network none)."""
+
+    isolation = "gvisor"
 
     def __init__(self, policy: Policy, *, pool_size: int | None = None) -> None:
         super().__init__(policy, pool_size=pool_size)
@@ -169,7 +194,12 @@ class DockerSandbox(WorkerSandbox):
         with self._names_lock:
             self._names.append(name)
         argv = docker_run_argv(
-            self.policy.sandbox, name, worker_dir, self._python or "python3", owner=os.getpid()
+            self.policy.sandbox,
+            name,
+            worker_dir,
+            self._python or "python3",
+            owner=os.getpid(),
+            extra=[o for o in self.worker_options() if not o.startswith("--isolation=")],
         )
         argv[0] = _docker() or "docker"
         return argv

@@ -30,6 +30,7 @@ from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox._base import backend
 from stopbox.harness.sandbox._pool import WorkerSandbox
+from stopbox.harness.sandbox.backends._layers import LayeredSandbox
 from stopbox.harness.sandbox.backends.image.rootfs import SCRATCH, ensure_rootfs
 
 __all__ = ["GvisorSandbox", "runsc_path", "runsc_flags", "oci_config", "WORKER_MOUNT"]
@@ -55,6 +56,7 @@ def oci_config(
     """The OCI runtime spec of one worker sandbox."""
     limits = policy.sandbox
     nofile = max(256, limits.open_files * 4)
+    memory_mb = worker_memory_mb(policy)
     return {
         "ociVersion": "1.0.0",
         "process": {
@@ -104,9 +106,24 @@ def oci_config(
             },
         ],
         "linux": {
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
+            "namespaces": [
+                {"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")
+            ],
+            "resources": {
+                # the job's RLIMIT_AS plus its sized tmpfs mounts (workdir, /tmp, /dev/shm) fit
+                "memory": {"limit": memory_mb * 1024 * 1024, "swap": memory_mb * 1024 * 1024},
+                # the gVisor sentry's own host threads count too (as for docker's --pids-limit)
+                "pids": {"limit": max(128, limits.processes * 16 + 96)},
+            },
         },
     }
+
+
+def worker_memory_mb(policy: Policy) -> int:
+    """Memory limit of one worker sandbox/container: the worker, one job at its RLIMIT_AS and
+    the job's three sized tmpfs mounts (tmpfs pages are charged to the sandbox)."""
+    tmpfs_mb = 3 * max(16, 4 * policy.sandbox.file_size_mb)
+    return policy.sandbox.memory_mb + tmpfs_mb + 256
 
 
 def _sweep_stale_state() -> None:
@@ -122,8 +139,10 @@ def _sweep_stale_state() -> None:
 
 
 @backend("gvisor")
-class GvisorSandbox(WorkerSandbox):
+class GvisorSandbox(LayeredSandbox, WorkerSandbox):
     """Warm pool of workers, each in its own gVisor sandbox (``runsc run``, network none)."""
+
+    isolation = "gvisor"
 
     def __init__(self, policy: Policy, *, pool_size: int | None = None) -> None:
         super().__init__(policy, pool_size=pool_size)
@@ -157,7 +176,7 @@ class GvisorSandbox(WorkerSandbox):
         cid = f"stopbox-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         bundle = self._state / "bundles" / cid
         bundle.mkdir(parents=True)
-        argv = [sys.executable, "-I", f"{WORKER_MOUNT}/_worker.py"]
+        argv = [sys.executable, "-I", f"{WORKER_MOUNT}/_worker.py", *self.worker_options()]
         tmp_mb = max(64, self.policy.sandbox.file_size_mb * 4 + 32)
         spec = oci_config(self._rootfs, worker_dir, argv, self.policy, tmp_mb=tmp_mb)
         (bundle / "config.json").write_text(json.dumps(spec, indent=1))

@@ -1,20 +1,37 @@
-"""`seccomp` backend (default): the worker is a local subprocess; each job's child is confined by
-rlimits, Landlock, user/net/pid namespaces (where the kernel allows) and a pyseccomp filter."""
+"""`seccomp` backend (default): the worker is a local subprocess.
+
+The worker moves into fresh user, mount, net, uts, cgroup, ipc and pid namespaces (inside root
+mapped to an unprivileged host uid) and pivots into a private read-only root built from the root
+filesystem of :mod:`stopbox.harness.sandbox.backends.image.rootfs` (interpreter and allowed
+packages only, never the harness); each job gets its own mount, pid and ipc namespaces, a fresh
+sized tmpfs workdir, /tmp and /dev/shm, then rlimits, Landlock and an allow-list seccomp filter.
+"""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
+from stopbox.harness.errors import SandboxUnavailableError
+from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox._base import backend
 from stopbox.harness.sandbox._pool import WorkerSandbox
+from stopbox.harness.sandbox.backends._layers import LayeredSandbox
+from stopbox.harness.sandbox.backends.image.rootfs import ensure_rootfs
 
 __all__ = ["SeccompSandbox"]
 
 
 @backend("seccomp")
-class SeccompSandbox(WorkerSandbox):
-    """Warm pool of local workers (``python -I _worker.py``)."""
+class SeccompSandbox(LayeredSandbox, WorkerSandbox):
+    """Warm pool of local workers (``python -I -B _worker.py --isolation=host``)."""
+
+    isolation = "host"
+
+    def __init__(self, policy: Policy, *, pool_size: int | None = None) -> None:
+        super().__init__(policy, pool_size=pool_size)
+        self._rootfs: Path | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -29,5 +46,15 @@ class SeccompSandbox(WorkerSandbox):
             )
         return None
 
+    def prepare_worker_dir(self) -> Path:
+        try:
+            self._rootfs = ensure_rootfs()
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SandboxUnavailableError(
+                f"layer private_root: cannot build the sandbox root filesystem: {exc}"
+            ) from exc
+        return super().prepare_worker_dir()
+
     def worker_command(self, worker_dir: Path) -> list[str]:
-        return [sys.executable, "-I", "-B", str(worker_dir / "_worker.py")]
+        argv = [sys.executable, "-I", "-B", str(worker_dir / "_worker.py")]
+        return argv + self.worker_options(rootfs=self._rootfs)

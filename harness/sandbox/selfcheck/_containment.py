@@ -33,6 +33,7 @@ from typing import Any
 
 from stopbox.harness._resources import data_dir
 from stopbox.harness.sandbox._base import ExecResult, Sandbox, Status
+from stopbox.harness.sandbox.selfcheck._host import HostView
 
 __all__ = ["ATTACKS", "Attack", "Verdict", "Arena", "attack_source"]
 
@@ -80,7 +81,22 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("forge_channel", "protocol", "forge frames on the job's own channel"),
     Attack("close_fds", "protocol", "close every fd and keep running"),
     Attack("tamper_harness", "tampering", "import/patch the harness and the worker"),
+    Attack("meta_change_host_files", "host", "chmod setuid/chown/utime/xattrs on host files"),
+    Attack("ipc_host_sysv", "host", "read/overwrite a host SysV segment, leave IPC objects"),
+    Attack("proc_fds_forge", "host", "write forged frames into other processes' /proc fds"),
+    Attack("monitor_clear_hooks", "monitor", "clear the audit hooks via ctypes, then escape"),
+    Attack("frames_malformed", "protocol", "deep nesting, NaN and 1e400 frames on the channel"),
+    Attack("frames_bad_values", "protocol", "a result value the codec must reject"),
+    Attack("rpc_flood", "protocol", "20,000 RPC requests whose answers are never read"),
+    Attack("signal_fasync", "interfere", "signal the worker via F_SETOWN/F_SETSIG and pidfd"),
+    Attack("cleanup_hostile_tree", "interfere", "a 3,000-level tree for the worker to clean"),
 )
+MUST_VIOLATE = frozenset({"monitor_clear_hooks", "frames_malformed", "frames_bad_values",
+                          "rpc_flood"})  # fmt: skip
+"""Attacks that do something denied or malformed: ending ``ok`` with no violation is an escape."""
+KEEP_WORKER = frozenset({"frames_malformed", "frames_bad_values", "signal_fasync",
+                         "cleanup_hostile_tree", "forge_channel", "forge_frames"})  # fmt: skip
+"""Attacks on the worker itself: the same workers must still run afterwards."""
 
 
 def attack_source(attack_id: str) -> str:
@@ -159,11 +175,14 @@ class Arena:
         self.secret_file = self.dir / "secret.txt"
         self.hits = _Listeners()
         self._stack = contextlib.ExitStack()
+        worker_dir = getattr(sandbox, "_dir", None)
+        self.host = HostView(self.dir, Path(worker_dir) if worker_dir else None, self.token)
 
     # --- set-up -----------------------------------------------------------------------------
     def __enter__(self) -> Arena:
         self.secret_file.write_text(self.token)
         self._stack.callback(shutil.rmtree, self.dir, True)
+        self._stack.enter_context(self.host)
         old_env = os.environ.get(self.env_name)
         os.environ[self.env_name] = self.token
         self._stack.callback(self._restore_env, old_env)
@@ -250,11 +269,13 @@ class Arena:
             "unix_socket": self.unix_socket,
             "memory_mb": self.sandbox.policy.sandbox.memory_mb,
             "harness_files": [str(PROJECT_ROOT / "harness" / "policy.py")],
+            **self.host.context(),
         }
 
     # --- judging ------------------------------------------------------------------------------
     def run(self, attack: Attack) -> Verdict:
         ctx = self.context(attack.id)
+        self.host.snapshot()
         before = _descendants(os.getpid())
         workers_before = set(getattr(self.sandbox, "worker_pids", list)())
         tcp0, unix0, sig0 = (len(self.hits.tcp_hits), len(self.hits.unix_hits),
@@ -295,8 +316,13 @@ class Arena:
         cap = self.sandbox.policy.sandbox.output_bytes
         if len(result.stdout.encode()) + len(result.stderr.encode()) > cap + 1024:
             escapes.append("output exceeded the cap")
-        if result.status is Status.OK and result.value == "FORGED":
-            escapes.append("a forged frame was taken as the result")
+        if result.value in ("FORGED", "FORGED-HARNESS", "FORGED-CHILD"):
+            escapes.append(f"a forged frame was taken as the result ({result.value})")
+        if attack.id in MUST_VIOLATE and result.status is Status.OK and not result.violations:
+            escapes.append("a denied or malformed action ended ok with no violation")
+        if isinstance(result.value, dict) and result.value.get("opened"):
+            escapes.append(f"opened other processes' fds via /proc: {result.value['opened'][:3]}")
+        escapes += self.host.escapes()
         if attack.id.startswith("forge") and result.ok and result.wall_s < 0.25:
             escapes.append(f"forged timing accepted (wall {result.wall_s:.3f} s)")
         if "FORGED" in result.stdout and attack.id == "forge_channel":
@@ -307,6 +333,9 @@ class Arena:
         probe = self.sandbox.exec("def f(x):\n    return x + 1\n", entry="f", args=[41])
         if probe.value != 42:
             escapes.append(f"sandbox no longer answers correctly ({probe.status.value})")
+        workers_after = set(getattr(self.sandbox, "worker_pids", list)())
+        if attack.id in KEEP_WORKER and workers_after != workers_before:
+            escapes.append("the worker died or stopped answering and was replaced")
         return escapes
 
     decoy_secret_marker = "STOPBOX-DECOY-MEMORY"
@@ -336,8 +365,12 @@ class Arena:
             now = _descendants(os.getpid())
             workers_now = set(getattr(self.sandbox, "worker_pids", list)())
             fresh_workers = workers_now - workers_before
+            # replacements started after a crash are not the job's; under gVisor the host sees
+            # the sentry's ptrace stubs (one per address space) come and go: gVisor's, and a
+            # process the job left inside would live in gVisor, not on the host
+            inside = workers_now if self.sandbox.name in ("gvisor", "docker") else fresh_workers
             allowed = set(fresh_workers)
-            for w in fresh_workers:  # replacements started after a crash are not the job's
+            for w in inside:
                 allowed |= _descendants(w)
             left = {p for p in now - before - allowed if os.path.exists(f"/proc/{p}")}
             if not left or time.monotonic() > deadline:

@@ -198,13 +198,25 @@ def serve(job: dict[str, Any], layers: dict[str, Any]) -> None:
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
     rpc = make_rpc(send, recv)
     make_proxy = make_proxy_factory(rpc)
-    filename = os.path.join(os.getcwd(), os.path.basename(job.get("filename") or "candidate.py"))
+    send({"op": "event", "event": {"kind": "sandbox", "event": "layers", **layers}})
+    # Pre-forked and confined while the worker was idle: now wait for the job's source.
+    while True:
+        try:
+            first = recv()
+        except BaseException:  # noqa: B036 - the worker went away before a job came
+            os._exit(0)
+        if isinstance(first, dict) and first.get("op") == "load":
+            break
+    job = dict(job, source=str(first.get("source") or ""), filename=first.get("filename"),
+               as_script=bool(first.get("as_script")))  # fmt: skip
+    filename = os.path.join(
+        os.getcwd(), os.path.basename(str(job.get("filename") or "candidate.py"))
+    )
     as_script = bool(job.get("as_script"))
     module = types.ModuleType("__main__" if as_script else "candidate")
     module.__file__ = filename
     namespace = module.__dict__
     start, cpu0 = time.monotonic(), 0.0
-    send({"op": "event", "event": {"kind": "sandbox", "event": "layers", **layers}})
     try:
         with open(filename, "w", encoding="utf-8") as f:  # for tracebacks with source lines
             f.write(job["source"])
@@ -263,29 +275,60 @@ def serve(job: dict[str, Any], layers: dict[str, Any]) -> None:
             send({"op": "result", "status": "error", "error": f"result not sendable: {exc}"})
 
 
-def confine(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None) -> dict[str, Any]:
-    """Apply rlimits, Landlock and seccomp in this process; returns the layers that applied."""
-    layers: dict[str, Any] = {}
+def confine(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None,
+            layers: _confine.Layers) -> None:  # fmt: skip
+    """Apply rlimits, capabilities, Landlock and seccomp in this process (last: seccomp)."""
     failed = _confine.set_rlimits(config["limits"])
-    cap_err = _confine.drop_capabilities()
-    layers["capabilities_dropped"] = cap_err is None
-    layers["rlimits"] = not failed
-    if failed:
-        layers["rlimits_error"] = "; ".join(failed)
+    layers.check("rlimits", "; ".join(failed) if failed else None)
+    layers.check("no_capabilities", _confine.drop_capabilities())
     abi = int(config.get("landlock_abi") or 0)
     err = _confine.landlock_restrict(job["readable"], job["writable"], abi)
-    layers["landlock"] = abi if err is None else False
-    if err:
-        layers["landlock_error"] = err
-    if bpf is None:
-        layers["seccomp"] = False
-        layers["seccomp_error"] = "no filter (pyseccomp unavailable)"
+    if config.get("isolation") == "gvisor" and err:
+        layers.info["landlock"] = "not implemented by gVisor (gVisor stands in)"
     else:
-        err = _confine.load_seccomp(bpf)
-        layers["seccomp"] = err is None
-        if err:
-            layers["seccomp_error"] = err
-    return layers
+        layers.check("landlock", err)
+    layers.info["landlock"] = abi if err is None else False
+    if bpf is None:
+        layers.check("seccomp", "no filter (pyseccomp unavailable)")
+    else:
+        layers.check("seccomp", _confine.load_seccomp(bpf))
+    layers.info["seccomp"] = "seccomp" in layers.applied
+
+
+def _job_namespaces(config: dict[str, Any], layers: _confine.Layers) -> bool:
+    """In the job's first process: its own mount, pid and IPC namespaces, a fresh sized tmpfs
+    workdir, /tmp and /dev/shm.  Returns True when they applied (the caller forks the job as
+    pid 1 of the new pid namespace); nothing of them outlives the job."""
+    c = _confine
+    err = c.unshare(c.CLONE_NEWNS | c.CLONE_NEWPID | c.CLONE_NEWIPC)
+    for name in ("mountns", "pidns", "ipcns"):
+        layers.check(name, err)
+    if err:
+        return False
+    size = max(16, 4 * int(config["limits"]["file_size_mb"]))
+    c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
+    layers.check("tmpfs_workdir", c.mount_tmpfs_at(c.SCRATCH, size, 4096))
+    layers.check("private_tmp", c.mount_tmpfs_at("/tmp", size, 1024))
+    layers.check("private_shm", c.mount_tmpfs_at("/dev/shm", size, 1024, noexec=True))
+    return True
+
+
+def _mirror_exit(status: int) -> None:
+    """End this (reaper) process the way the job ended: same signal, or same exit code."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if sig not in (signal.SIGKILL, signal.SIGSTOP):
+                signal.signal(sig, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+            os.kill(os.getpid(), sig)
+        except (OSError, ValueError):
+            pass
+        os._exit(128 + sig)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
 def enter(job: dict[str, Any], fds: tuple[int, int, int, int], workdir: str, w: Any) -> None:
@@ -293,6 +336,30 @@ def enter(job: dict[str, Any], fds: tuple[int, int, int, int], workdir: str, w: 
     c_in_r, c_out_w, out_w, err_w = fds
     _confine.set_pdeathsig(signal.SIGKILL)
     os.setsid()
+    layers = w.layer_state.copy()
+    if w.config.get("job_ns"):
+        if _job_namespaces(w.config, layers):
+            pid = os.fork()
+            if pid:  # the job's reaper, outside its pid namespace: mirrors how it ended
+                os.closerange(0, 1 << 16)
+                while True:
+                    try:
+                        _, status = os.waitpid(pid, 0)
+                        break
+                    except InterruptedError:
+                        continue
+                _mirror_exit(status)
+            _confine.set_pdeathsig(signal.SIGKILL)
+            c = _confine
+            proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
+            layers.check("private_proc", c.mount("proc", "/proc", "proc", proc_flags))
+            job["writable"] = [*job["writable"], "/tmp", "/dev/shm"]
+    else:
+        for name in ("mountns", "pidns", "ipcns", "tmpfs_workdir", "private_tmp", "private_shm",
+                     "private_proc"):  # fmt: skip
+            layers.check(name, w.config.get("job_ns_error") or "per-job namespaces unavailable")
+    if w.config.get("isolation") == "gvisor":
+        layers.check("unprivileged_uid", _confine.become(_confine.NOBODY, _confine.NOBODY))
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     os.chdir(workdir)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -316,8 +383,26 @@ def enter(job: dict[str, Any], fds: tuple[int, int, int, int], workdir: str, w: 
     tempfile.tempdir = workdir
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
     bpf = _confine.bind_pid(w.bpf, os.getpid()) if w.bpf is not None else None
-    layers = dict(w.layers)
-    layers.update(confine(job, w.config, bpf))
+    if os.geteuid() == 0 and w.config.get("isolation") != "gvisor":
+        layers.info["uid_inside"] = 0
+    confine(job, w.config, bpf, layers)
     if w.bpf_error and not bpf:
-        layers["seccomp_error"] = w.bpf_error
-    serve(job, layers)
+        layers.reasons["seccomp"] = w.bpf_error
+    layers.info["job_pid"] = os.getpid()
+    refused = [m for m in layers.missing if m not in w.allow_missing and "*" not in w.allow_missing]
+    if refused:
+        serve_refusal(refused, layers)
+    serve(job, layers.to_dict())
+
+
+def serve_refusal(refused: list[str], layers: _confine.Layers) -> None:
+    """A layer the policy requires could not be applied: say which, never run the code."""
+    why = "; ".join(f"{name}: {layers.reasons.get(name, '?')}" for name in refused)
+    msg = {"op": "event", "event": {"kind": "sandbox", "event": "layers", **layers.to_dict()}}
+    _codec.write_frame(CHAN_OUT, msg)
+    _codec.write_frame(CHAN_OUT, {
+        "op": "loaded", "status": "error", "exc_type": "SandboxUnavailableError",
+        "error": f"sandbox layers required by the policy could not be applied ({why}); fix the "
+        "host (see docs/sandbox.md) or list them in the policy's sandbox.allow_missing_layers",
+    })  # fmt: skip
+    os._exit(0)

@@ -6,9 +6,10 @@ child's pipes; the child's own reports (cpu, rss) are advisory, the worker's wai
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import selectors
-import shutil
 import signal
 import tempfile
 import time
@@ -20,6 +21,45 @@ import _codec
 import _confine
 
 WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
+MAX_EVENTS = 1000
+MAX_EVENT_BYTES = 256 * 1024
+MAX_CHANNEL_BYTES = 512 * 1024 * 1024
+"""Per-job budgets, counted by the worker (trusted): reaching one is a violation."""
+CHILD_WRITE_S = 5.0
+"""How long the job may leave a frame for it unread before it is killed."""
+
+
+_RESULT_FIELDS = {
+    "status": (str,),
+    "error": (str, type(None)),
+    "exc_type": (str, type(None)),
+    "cpu_s": (int, float),
+    "max_rss_mb": (int, float),
+    "child_wall_s": (int, float),
+}
+
+
+def _bad_fields(msg: dict[str, Any]) -> str | None:
+    """Why a loaded/result frame's fields are not what the child sends (None: they are)."""
+    for key, types in _RESULT_FIELDS.items():
+        if key in msg and not isinstance(msg[key], types):
+            return f"field {key!r} is {type(msg[key]).__name__}"
+    if msg.get("status") not in ("ok", "error", "memory"):
+        return f"status {str(msg.get('status'))[:40]!r}"
+    return None
+
+
+def _invalid_value(data: Any) -> str | None:
+    """Why a value from the job could not cross to the harness (None: it can): decodable by
+    the codec, finite floats only, nested at most as deep as the codec allows."""
+    try:
+        _codec.decode(data)
+        json.dumps(data, allow_nan=False)
+    except Exception as exc:  # anything the job made up is a reason, never our crash
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return None
+
+
 _STOPPED = object()
 _ESCAPES = ("seccomp", "landlock", "sigsys")
 
@@ -34,9 +74,9 @@ def _signal_name(sig: int) -> str:
 class JobRun:
     """One job: fork, drive calls, relay RPC, enforce time/output limits, collect the result."""
 
-    def __init__(self, worker: Any, msg: dict[str, Any]) -> None:
+    def __init__(self, worker: Any, msg: dict[str, Any] | None = None) -> None:
         self.w = worker
-        self.msg = msg
+        self.msg = msg or {}
         limits = worker.config["limits"]
         self.output_cap = int(limits["output_bytes"])
         self.default_timeout = float(limits["call_timeout_s"])
@@ -53,19 +93,24 @@ class JobRun:
         self.job_start = time.monotonic()
         self.cpu_s = 0.0
         self.max_rss = 0.0
+        self.event_count = 0
+        self.event_bytes = 0
+        self.chan_bytes = 0
+        self.rpc_pending = False
 
     # --- process life --------------------------------------------------------------------------
     def spawn(self) -> None:
         w = self.w
-        self.workdir = tempfile.mkdtemp(prefix="stopbox-job-", dir=w.jobs_dir)
+        self.fallback_dir: str | None = None
+        if w.config.get("job_ns"):
+            self.workdir = _confine.SCRATCH  # a fresh tmpfs in the job's own mount namespace
+        else:  # degraded (reported as missing layers): a directory of the worker's
+            self.workdir = self.fallback_dir = tempfile.mkdtemp(prefix="stopbox-job-")
         c_in_r, c_in_w = os.pipe()
         c_out_r, c_out_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         job = {
-            "source": self.msg.get("source", ""),
-            "filename": self.msg.get("filename", "candidate.py"),
-            "as_script": bool(self.msg.get("as_script")),
             "allow_imports": w.config["allow_imports"],
             "readable": w.read_paths,
             "writable": [self.workdir, *w.config["paths"]["write"]],
@@ -81,6 +126,7 @@ class JobRun:
         for fd in (c_in_r, c_out_w, out_w, err_w):
             os.close(fd)
         self.to_child = c_in_w
+        os.set_blocking(c_in_w, False)
         self.fds = {"chan": c_out_r, "out": out_r, "err": err_r}
         self.chan_reader = _codec.FrameReader()
         self.sel = selectors.DefaultSelector()
@@ -104,11 +150,41 @@ class JobRun:
     def reap(self) -> None:
         if self.wait_status is not None or not self.pid:
             return
+        if self.dead == "exited":  # the job ended by itself: let its reaper report how
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                got, status, ru = os.wait4(self.pid, os.WNOHANG)
+                if got:
+                    self._reaped(status, ru)
+                    return
+                time.sleep(0.001)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
             pass
         _, status, ru = os.wait4(self.pid, 0)
+        self._reaped(status, ru)
+
+    def _reap_strays(self) -> None:
+        """The worker is pid 1 of its pid namespace: a job process whose reaper died first is
+        re-parented here.  Kill the job's process group again and reap every child (bounded)."""
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid:
+                continue
+            if time.monotonic() > deadline:
+                return
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            time.sleep(0.002)
+
+    def _reaped(self, status: int, ru: Any) -> None:
         self.wait_status = status
         self.cpu_s = max(self.cpu_s, ru.ru_utime + ru.ru_stime)
         self.max_rss = max(self.max_rss, ru.ru_maxrss / 1024.0)
@@ -137,7 +213,19 @@ class JobRun:
         return len(data)
 
     def _event(self, event: Any) -> None:
-        if not isinstance(event, dict) or len(self.events) >= 1000:
+        if not isinstance(event, dict):
+            return
+        try:
+            size = len(json.dumps(event, allow_nan=False))
+        except (TypeError, ValueError, RecursionError):
+            self._violation("protocol", "malformed event frame")
+            return
+        self.event_count += 1
+        self.event_bytes += size
+        if self.event_count > MAX_EVENTS or self.event_bytes > MAX_EVENT_BYTES:
+            # counted here, in trusted code: a job cannot flood the monitor quietly
+            self._violation("event_cap", f"more than {MAX_EVENTS} events or "
+                            f"{MAX_EVENT_BYTES} bytes of events")  # fmt: skip
             return
         event = {k: v for k, v in event.items() if isinstance(k, str)}
         self.events.append(event)
@@ -163,6 +251,8 @@ class JobRun:
         """Pump every fd until the child sends ``want``; relay RPC; _STOPPED when the job died."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.dead is None:
+            if self.w.inbox:
+                self._pass_replies()  # replies read while the worker was writing
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 self.violations.append(
@@ -184,29 +274,34 @@ class JobRun:
                     continue
                 if not data:
                     self.sel.unregister(key.fd)
+                    if self.chan_reader.pending:
+                        self._violation("protocol", "the job's channel ended inside a frame")
                     self.dead = self.dead or "exited"
+                    break
+                self.chan_bytes += len(data)
+                if self.chan_bytes > MAX_CHANNEL_BYTES:
+                    self._violation("channel_budget", f"more than {MAX_CHANNEL_BYTES} bytes of "
+                                    "frames from the job")  # fmt: skip
                     break
                 try:
                     msgs = self.chan_reader.feed(data)
-                except _codec.FrameError as exc:
-                    self.violations.append({"kind": "protocol", "detail": str(exc)})
-                    self.kill("protocol")
+                except Exception as exc:  # FrameError, RecursionError, MemoryError ...
+                    self._violation("protocol", f"malformed frame: {type(exc).__name__}: {exc}")
                     break
                 for msg in msgs:
                     op = msg.get("op") if isinstance(msg, dict) else None
                     if op == "event":
                         self._event(msg.get("event"))
                     elif op == "rpc":
-                        self.w.send(
-                            {k: msg.get(k) for k in ("op", "obj", "method", "args", "kwargs")}
-                        )
+                        self._relay_rpc(msg)
                     elif op == want:
-                        return msg
+                        bad = _invalid_value(msg.get("value")) or _bad_fields(msg)
+                        if bad is None:
+                            return msg
+                        self._violation("protocol", f"unacceptable result value: {bad}")
                     elif op not in ("loaded", "result"):
-                        self.violations.append(
-                            {"kind": "protocol", "detail": f"unexpected frame {op!r}"}
-                        )
-                        self.kill("protocol")
+                        self._violation("protocol", f"unexpected frame {str(op)[:80]!r}")
+                    if self.dead is not None:
                         break
         return _STOPPED
 
@@ -215,14 +310,39 @@ class JobRun:
         if not data:
             self.kill("harness gone")
             raise SystemExit(0)
-        for msg in self.w.in_reader.feed(data):
-            if msg.get("op") == "rpc_reply":
-                try:
-                    _codec.write_frame(self.to_child, msg)
-                except OSError:
-                    pass
+        self.w.inbox.extend(self.w.in_reader.feed(data))
+        self._pass_replies()
+
+    def _pass_replies(self) -> None:
+        """Hand RPC replies waiting in the worker's inbox to the child (others stay queued)."""
+        keep = []
+        for msg in self.w.inbox:
+            if isinstance(msg, dict) and msg.get("op") == "rpc_reply":
+                self.rpc_pending = False
+                self._to_child(msg)
             else:
-                self.w.inbox.append(msg)
+                keep.append(msg)
+        self.w.inbox[:] = keep
+
+    def _relay_rpc(self, msg: dict[str, Any]) -> None:
+        if self.rpc_pending:  # one call at a time: a flood of RPC frames is a protocol breach
+            self._violation("protocol", "a second RPC before the reply to the first")
+            return
+        frame = {k: msg.get(k) for k in ("op", "obj", "method", "args", "kwargs")}
+        if not isinstance(frame["obj"], str) or not isinstance(frame["method"], str):
+            self._violation("protocol", "malformed RPC frame")
+            return
+        bad = _invalid_value(frame["args"]) or _invalid_value(frame["kwargs"])
+        if bad is not None:
+            self._violation("protocol", f"unacceptable RPC arguments: {bad}")
+            return
+        self.rpc_pending = True
+        self.w.send(frame)
+
+    def _violation(self, kind: str, detail: str) -> None:
+        """A breach seen by trusted code: recorded, and the job ends (status violation)."""
+        self.violations.append({"kind": kind, "detail": detail})
+        self.kill("protocol")
 
     def _settle(self) -> None:
         """After the child is gone: wait for it, then drain its pipes to EOF."""
@@ -254,7 +374,8 @@ class JobRun:
         if why == "output_cap":
             return {"status": "killed", "error": "output cap exceeded; job killed"}
         if why == "protocol":
-            return {"status": "violation", "error": "protocol violation; job killed"}
+            last = self.violations[-1] if self.violations else {"kind": "protocol", "detail": "?"}
+            return {"status": "violation", "error": f"{last['kind']}: {last['detail']}; job killed"}
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = _signal_name(sig)
@@ -281,6 +402,9 @@ class JobRun:
             res = self.death_result()
         else:
             res = {k: child.get(k) for k in ("status", "value", "error", "exc_type") if k in child}
+            for k in ("error", "exc_type"):
+                if k in res and not isinstance(res[k], str | None):
+                    res[k] = str(res[k])[:20000]
             if res.get("status") not in ("ok", "error", "memory"):
                 res["status"] = "error"
             for k in ("cpu_s", "max_rss_mb"):
@@ -307,10 +431,22 @@ class JobRun:
         for name in ("out", "err"):
             self._drain_all(name, wait=0.0)
 
-    def run(self) -> None:
-        start = time.monotonic()
+    def prepare(self) -> JobRun | None:
+        """Fork and confine the job's processes ahead of time (the worker does this while idle,
+        so a warm job is: load, one call, result).  None when that failed (run() retries)."""
         try:
             self.spawn()
+        except OSError:
+            return None
+        return self
+
+    def run(self, msg: dict[str, Any] | None = None) -> None:
+        if msg is not None:
+            self.msg = msg
+        start = time.monotonic()
+        try:
+            if not self.pid:
+                self.spawn()
         except OSError as exc:
             self.w.send(
                 {
@@ -325,6 +461,8 @@ class JobRun:
             return
         try:
             timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
+            keys = ("source", "filename", "as_script")
+            self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
             child = self.wait_for("loaded", float(timeout))
             self.w.send(
                 {"op": "loaded", "result": self.result(child, start, 0, 0), **self._job_extras()}
@@ -356,10 +494,28 @@ class JobRun:
             self.finish(start)
 
     def _to_child(self, msg: dict[str, Any]) -> None:
+        """Write a frame to the job with a deadline: a job that stops reading its channel is
+        killed, it never blocks the worker."""
         try:
-            _codec.write_frame(self.to_child, msg)
-        except OSError:  # the job process is gone; wait_for reports how it ended
-            self.dead = self.dead or "exited"
+            data = memoryview(_codec.dumps_frame(msg))
+        except (_codec.FrameError, ValueError, TypeError) as exc:
+            self._violation("protocol", f"frame for the job not encodable: {exc}")
+            return
+        deadline = time.monotonic() + CHILD_WRITE_S
+        while data:
+            try:
+                data = data[os.write(self.to_child, data) :]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:  # the job process is gone; wait_for reports how it ended
+                self.dead = self.dead or "exited"
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._violation("channel_stall", "the job stopped reading its channel")
+                return
+            select.select([], [self.to_child], [], min(left, 0.05))
 
     def _job_extras(self) -> dict[str, Any]:
         extras = {"events": self.events, "violations": self.violations}
@@ -369,13 +525,15 @@ class JobRun:
     def finish(self, start: float) -> None:
         self.kill(self.dead or "closed")
         self._settle()
+        self._reap_strays()
         for fd in (self.to_child, *self.fds.values()):
             try:
                 os.close(fd)
             except OSError:
                 pass
         self.sel.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.fallback_dir is not None:
+            _confine.remove_tree(self.fallback_dir)
         self.w.send(
             {
                 "op": "closed",

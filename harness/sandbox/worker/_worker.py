@@ -28,8 +28,10 @@ sys.path.insert(0, WORKER_DIR)
 
 import gc  # noqa: E402
 import importlib  # noqa: E402
+import select  # noqa: E402
 import signal  # noqa: E402
-import tempfile  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
 import _codec  # noqa: E402
@@ -43,9 +45,13 @@ except ImportError:  # pragma: no cover
     pass
 
 
+SEND_DEADLINE_S = 60.0
+
+
 class Worker:
-    def __init__(self, in_fd: int, out_fd: int) -> None:
+    def __init__(self, in_fd: int, out_fd: int, opts: dict[str, str] | None = None) -> None:
         self.in_fd, self.out_fd = in_fd, out_fd
+        self.opts = dict(opts or {})
         self.in_reader = _codec.FrameReader()
         self.inbox: list[Any] = []
         self.config: dict[str, Any] = {}
@@ -53,51 +59,86 @@ class Worker:
         self.bpf_error: str | None = None
         self.layers: dict[str, Any] = {}
         self.jobs_dir: str | None = None
+        self.allow_missing: set[str] = set()
+        self.next_job: JobRun | None = None
+        self.prefork = False
 
     # --- harness side ----------------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
-        _codec.write_frame(self.out_fd, msg)
+        """Write a frame to the harness with a deadline, reading what the harness sends in the
+        meantime (so neither side can block the other forever); a harness that reads nothing
+        for SEND_DEADLINE_S ends this worker (it is replaced)."""
+        data = memoryview(_codec.dumps_frame(msg))
+        deadline = time.monotonic() + SEND_DEADLINE_S
+        while data:
+            try:
+                data = data[os.write(self.out_fd, data) :]
+                continue
+            except BlockingIOError:
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SystemExit("stopbox worker: the harness stopped reading")
+            readable, _, _ = select.select([self.in_fd], [self.out_fd], [], left)
+            if readable:
+                self._read_harness()
+
+    def _read_harness(self) -> None:
+        data = os.read(self.in_fd, 1 << 20)
+        if not data:
+            raise EOFError
+        self.inbox.extend(self.in_reader.feed(data))
 
     def recv(self) -> Any:
         while not self.inbox:
-            data = os.read(self.in_fd, 1 << 20)
-            if not data:
-                raise EOFError
-            self.inbox.extend(self.in_reader.feed(data))
+            self._read_harness()
         return self.inbox.pop(0)
 
     # --- set-up ------------------------------------------------------------------------------
-    def init(self, config: dict[str, Any], layers: dict[str, Any]) -> None:
+    def init(self, config: dict[str, Any], layers: _confine.Layers) -> None:
         self.config = config
         self.config["landlock_abi"] = _confine.landlock_abi()
-        self.read_paths = sorted(
-            {*_confine.default_read_paths(WORKER_DIR), *config["paths"]["read"]}
-        )
+        self.config["isolation"] = layers.info.get("isolation", "host")
+        self.config["private_root"] = "private_root" in layers.applied
+        here = WORKER_MOUNT if self.config["private_root"] else WORKER_DIR
+        self.read_paths = sorted({*_confine.default_read_paths(here), *config["paths"]["read"]})
         sc = config["syscalls"]
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
-        actions = [sc["action"], "kill_thread"] if sc["action"] == "kill" else [sc["action"]]
-        for action in actions:
+        for kill in ("kill", "kill_thread"):
+            action = kill if sc["action"] == "kill" else sc["action"]
             try:
                 self.bpf = _confine.compile_seccomp(
-                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER
+                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill
                 )
-                layers["seccomp_action"] = action
+                layers.info["seccomp_action"] = action
+                layers.info["seccomp_escape_action"] = kill
                 break
             except Exception as exc:  # pyseccomp missing or libseccomp refused
                 self.bpf_error = f"{type(exc).__name__}: {exc}"
-        self.layers = {**layers, "landlock_abi": self.config["landlock_abi"]}
+        layers.info["landlock_abi"] = self.config["landlock_abi"]
+        err = _probe_job_namespaces(config)
+        self.config["job_ns"] = err is None
+        self.config["job_ns_error"] = err
+        if err:
+            layers.info["job_namespaces_error"] = err
+        self.allow_missing = {a for a in self.opts.get("allow-missing", "").split(",") if a}
+        self.layer_state = layers
+        self.layers = layers.to_dict()
 
     # --- main loop ---------------------------------------------------------------------------
     def run(self) -> None:
         msg = self.recv()
         if msg.get("op") != "init":
             raise SystemExit("stopbox worker: expected an init frame")
-        layers, self.jobs_dir = enter_namespaces(msg["config"])
+        layers = enter_namespaces(msg["config"], self.opts)
         self.init(msg["config"], layers)
         self.send(
             {"op": "ready", "pid": os.getpid(), "layers": self.layers, "jobs_dir": self.jobs_dir}
         )
+        self.prefork = self.opts.get("prefork") == "1"
+        if self.prefork:
+            self.next_job = JobRun(self).prepare()
         while True:
             try:
                 msg = self.recv()
@@ -105,7 +146,15 @@ class Worker:
                 return
             op = msg.get("op")
             if op == "job":
-                JobRun(self, msg).run()
+                job, self.next_job = self.next_job or JobRun(self), None
+                try:
+                    job.run(msg)
+                except (EOFError, SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException:  # noqa: B036 - the worker survives every job
+                    traceback.print_exc()
+                if self.prefork:  # the next job's child, forked and confined now
+                    self.next_job = JobRun(self).prepare()
             elif op == "ping":
                 self.send({"op": "pong"})
             elif op == "exit":
@@ -121,58 +170,250 @@ _PRELOAD = (
 """Imported before any job forks: faster jobs, and they work after the uid drop."""
 
 
-def enter_namespaces(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Put this worker (and so every job it forks) in fresh user, mount, net and pid namespaces.
+WORKER_MOUNT = _confine.WORKER_MOUNT
+SCRATCH = _confine.SCRATCH
+_ROOTFS_SKIP = {"proc", "dev", "sys", "tmp", "opt", SCRATCH.lstrip("/"), ".stopbox-rootfs"}
+_NS_WORKER = (
+    ("userns", _confine.CLONE_NEWUSER), ("mountns_worker", _confine.CLONE_NEWNS),
+    ("netns", _confine.CLONE_NEWNET), ("utsns", _confine.CLONE_NEWUTS),
+    ("cgroupns", _confine.CLONE_NEWCGROUP), ("ipcns_worker", _confine.CLONE_NEWIPC),
+    ("pidns_worker", _confine.CLONE_NEWPID),
+)  # fmt: skip
 
-    Root drops to nobody first when the interpreter is readable by others.  Job workdirs go on a
-    tmpfs private to this worker, capped in size and inodes.  With a new pid namespace the
-    process forks once: the child is pid 1 there and carries on as the worker, the parent only
-    waits for it, so when the worker dies every job process dies with it.
-    Returns the layers that applied and the directory for job workdirs (None: the default).
+
+def _split_into_userns(layers: _confine.Layers) -> bool:
+    """Fork into fresh user, mount, net, uts, cgroup, ipc and pid namespaces, the inside root
+    mapped to an unprivileged host uid (65534 when we are root, else our own uid).
+
+    The process that started stays behind on the host side only to write the id maps (a
+    process in the parent namespace must write them to map anything but its own uid) and to
+    wait; it closes every fd first.  Returns True in the new worker (pid 1 of its pid
+    namespace), False when the namespaces could not be made (the caller goes on, degraded).
+    All or nothing: no silent fallback to fewer namespaces.
     """
-    layers: dict[str, Any] = {"uid_before": os.geteuid()}
-    prefixes = (sys.prefix, sys.base_prefix, WORKER_DIR)
-    if os.geteuid() == 0 and _confine.shared_prefix_ok(prefixes):
-        err = _confine.drop_privileges()
-        layers["privileges_dropped"] = err is None
-    else:
-        layers["privileges_dropped"] = False
-        if os.geteuid() == 0:
-            layers["privileges_note"] = "interpreter not readable by nobody; uid kept"
-    uid, gid = os.geteuid(), os.getegid()
-    user, net, pid, mnt = (_confine.CLONE_NEWUSER, _confine.CLONE_NEWNET, _confine.CLONE_NEWPID,
-                           _confine.CLONE_NEWNS)  # fmt: skip
     flags = 0
-    for flags in (user | mnt | net | pid, user | mnt | net, user | net | pid, user | net, user,
-                  mnt | net | pid, net, 0):  # fmt: skip
-        if not flags or _confine.unshare(flags) is None:
-            break
-    if flags & user:
-        err = _confine.map_own_ids(uid, gid)
-        layers["id_map"] = err is None
-    jobs_dir = None
-    layers["workdir_tmpfs"] = False
-    if flags & mnt:
-        owner = int(config.get("owner_pid") or 0)
-        jobs_dir = tempfile.mkdtemp(prefix=f"stopbox-jobs-{owner}-")
-        quota_mb = max(16, 4 * int(config["limits"]["file_size_mb"]))
-        err = _confine.mount_tmpfs(jobs_dir, quota_mb, 4096)
-        layers["workdir_tmpfs"] = err is None
+    for _, f in _NS_WORKER:
+        flags |= f
+    host_uid = _confine.NOBODY if os.geteuid() == 0 else os.geteuid()
+    host_gid = _confine.NOBODY if os.geteuid() == 0 else os.getegid()
+    up_r, up_w = os.pipe()
+    go_r, go_w = os.pipe()
+    middle = os.fork()
+    if middle:  # host side: write the maps, then only wait
+        os.close(up_w)
+        os.close(go_r)
+        msg = os.read(up_r, 4096)
+        if msg != b"U":
+            os.close(go_w)
+            os.waitpid(middle, 0)
+            for name, _ in _NS_WORKER:
+                layers.check(name, msg.decode("utf-8", "replace") or "unshare failed")
+            return False
+        try:
+            if os.geteuid() != 0:
+                with open(f"/proc/{middle}/setgroups", "w") as f:
+                    f.write("deny")
+            with open(f"/proc/{middle}/uid_map", "w") as f:
+                f.write(f"0 {host_uid} 1")
+            with open(f"/proc/{middle}/gid_map", "w") as f:
+                f.write(f"0 {host_gid} 1")
+            os.write(go_w, b"M")
+        except OSError as exc:
+            os.write(go_w, f"E{exc}".encode())
+        os.closerange(0, 1 << 16)
+        _, status = os.waitpid(middle, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    os.close(up_r)
+    os.close(go_w)
+    _confine.set_pdeathsig(signal.SIGKILL)
+    err = _confine.unshare(flags)
+    if err:
+        os.write(up_w, err.encode())
+        os._exit(0)
+    os.write(up_w, b"U")
+    got = os.read(go_r, 4096)
+    if got != b"M":
+        sys.stderr.write(f"stopbox worker: id maps not written: {got.decode(errors='replace')}\n")
+        os._exit(71)
+    inner = os.fork()  # pid 1 of the new pid namespace: the worker proper
+    if inner:
+        os.closerange(0, 1 << 16)
+        _confine.become(0, 0)  # this waiter, too, holds only the unprivileged host uid
+        _, status = os.waitpid(inner, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    _confine.set_pdeathsig(signal.SIGKILL)
+    for name, _ in _NS_WORKER:
+        layers.check(name, None)
+    layers.info["host_uid"] = host_uid
+    return True
+
+
+def _build_root(rootfs: str, extra: list[tuple[str, bool]], layers: _confine.Layers) -> str | None:
+    """Assemble the private root on a tmpfs over the worker directory and pivot_root into it:
+    the read-only root filesystem (interpreter, allowed packages, shared libraries; never the
+    harness), the worker files at WORKER_MOUNT, /proc of this pid namespace, a minimal /dev,
+    and the extra paths the policy lists.  Runs before the uid switch (host paths such as
+    /root/.pyenv are reached as their owner), in our own user and mount namespaces."""
+    c = _confine
+    err = c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
+    if err:
+        return err
+    # Open everything the root needs while we still reach host paths as their owner: after the
+    # switch to the unprivileged uid only these fds lead there (/proc/self/fd/N binds).
+    fds: list[tuple[str, int | str]] = []  # (name in the root, O_PATH fd or symlink target)
+    try:
+        for entry in sorted(os.listdir(rootfs)):
+            if entry in _ROOTFS_SKIP:
+                continue
+            src = os.path.join(rootfs, entry)
+            if os.path.islink(src):
+                fds.append((entry, os.readlink(src)))
+            else:
+                fds.append((entry, os.open(src, os.O_PATH | os.O_NOFOLLOW)))
+        wfd = os.open(WORKER_DIR, os.O_PATH | os.O_DIRECTORY)
+        extra_fds = []
+        for path, writable in extra:
+            if os.path.exists(path):
+                extra_fds.append((os.path.abspath(path), os.path.isdir(path), writable,
+                                  os.open(path, os.O_PATH)))  # fmt: skip
+    except OSError as exc:
+        return f"rootfs {rootfs}: {exc}"
+    if not layers.check("unprivileged_uid", c.become(0, 0)):
+        return "cannot switch to the unprivileged uid"
+    stage = WORKER_DIR
+    err = c.mount_tmpfs_at(stage, 16, 4096, mode="0755")
+    if err:
+        return err
+    for entry, what in fds:
+        dst = os.path.join(stage, entry)
+        if isinstance(what, str):
+            os.symlink(what, dst)
+            continue
+        if os.path.isdir(f"/proc/self/fd/{what}"):
+            os.mkdir(dst)
+        else:
+            open(dst, "w").close()
+        err = c.bind(f"/proc/self/fd/{what}", dst, readonly=True)
+        os.close(what)
         if err:
-            layers["workdir_tmpfs_error"] = err
-            jobs_dir = None
-    layers.update(userns=bool(flags & user), netns=bool(flags & net), pidns=bool(flags & pid),
-                  mountns=bool(flags & mnt))  # fmt: skip
-    if flags & pid:
-        inner = os.fork()
-        if inner:
-            os.closerange(0, 1 << 16)
-            _, status = os.waitpid(inner, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        _confine.set_pdeathsig(signal.SIGKILL)
-        layers["pidns"] = os.getpid() == 1
-    layers["uid"] = os.geteuid()
-    return layers, jobs_dir
+            return err
+    for d in ("proc", "dev", "tmp", SCRATCH.lstrip("/"), WORKER_MOUNT.lstrip("/")):
+        os.makedirs(os.path.join(stage, d), exist_ok=True)
+    os.chmod(os.path.join(stage, "tmp"), 0o1777)
+    err = c.bind(f"/proc/self/fd/{wfd}", stage + WORKER_MOUNT, readonly=True)
+    if err:
+        return err
+    os.close(wfd)
+    for path, is_dir, writable, fd in extra_fds:
+        dst = stage + path
+        if is_dir:
+            os.makedirs(dst, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            open(dst, "a").close()
+        err = c.bind(f"/proc/self/fd/{fd}", dst, readonly=not writable)
+        os.close(fd)
+        if err:
+            return err
+    layers.check("minimal_dev", _minimal_dev(stage + "/dev"))
+    proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
+    layers.check("private_proc_worker", c.mount("proc", stage + "/proc", "proc", proc_flags))
+    err = c.mount(None, stage, None, c.MS_BIND | c.MS_REMOUNT | c.MS_RDONLY | c.MS_NOSUID |
+                  c.MS_NODEV)  # fmt: skip
+    if err:
+        return err
+    return c.pivot_root(stage)
+
+
+def _minimal_dev(dev: str) -> str | None:
+    """/dev with null, zero, urandom (bound from the host), shm (a mount point), fd links."""
+    c = _confine
+    err = c.mount_tmpfs_at(dev, 1, 64, noexec=True, mode="0755")
+    if err:
+        return err
+    for name in ("null", "zero", "urandom"):
+        open(os.path.join(dev, name), "w").close()
+        err = c.mount(f"/dev/{name}", os.path.join(dev, name), None, c.MS_BIND)
+        if err:
+            return err
+    os.mkdir(os.path.join(dev, "shm"))
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
+        os.symlink(target, os.path.join(dev, name))
+    return c.mount(None, dev, None, c.MS_BIND | c.MS_REMOUNT | c.MS_RDONLY | c.MS_NOSUID |
+                   c.MS_NODEV | c.MS_NOEXEC)  # fmt: skip
+
+
+def _probe_job_namespaces(config: dict[str, Any]) -> str | None:
+    """Can a job get its own mount, pid and IPC namespaces and its tmpfs mounts here?  Tried
+    once per worker in a throw-away child; None when yes, else the reason."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        c = _confine
+        err = c.unshare(c.CLONE_NEWNS | c.CLONE_NEWPID | c.CLONE_NEWIPC)
+        if err is None:
+            c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
+            err = c.mount_tmpfs_at(c.SCRATCH, 1, 16) or c.mount_tmpfs_at("/tmp", 1, 16)
+        os.write(w, (err or "").encode()[:4000])
+        os._exit(0)
+    os.close(w)
+    msg = b""
+    while chunk := os.read(r, 4096):
+        msg += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return msg.decode("utf-8", "replace") or None
+
+
+def enter_namespaces(config: dict[str, Any], opts: dict[str, str]) -> _confine.Layers:
+    """Confine this worker (and so every job it forks) according to its isolation mode.
+
+    ``host`` (the seccomp backend): fresh user, mount, net, uts, cgroup, ipc and pid namespaces
+    with the inside root mapped to an unprivileged host uid, and a private root filesystem
+    (``--rootfs``) pivoted into.  ``gvisor`` (gvisor and docker backends): gVisor is the kernel
+    boundary and stands in for the user namespace; its OCI spec / docker give the worker its own
+    net, uts, ipc, mount and pid namespaces and the read-only root; jobs drop to nobody.
+    Per-job namespaces (mount, pid, ipc) are made for each job by :mod:`_child`.
+    """
+    layers = _confine.Layers()
+    mode = opts.get("isolation", "host")
+    layers.info["isolation"] = mode
+    layers.info["uid_before"] = os.geteuid()
+    if mode == "gvisor":
+        layers.check("gvisor_kernel", None)
+        layers.info["job_uid"] = _confine.NOBODY
+        return layers
+    if not _split_into_userns(layers):
+        layers.check("private_root", "no user/mount namespace")
+        return layers
+    extra = [(p, False) for p in config["paths"]["read"]]
+    extra += [(p, True) for p in config["paths"]["write"]]
+    rootfs = opts.get("rootfs")
+    err = _build_root(rootfs, extra, layers) if rootfs else "no --rootfs given"
+    if layers.check("private_root", err):
+        sys.path[:] = [WORKER_MOUNT if p == WORKER_DIR else p for p in sys.path]
+    layers.check("hostname", _confine.sethostname("stopbox"))
+    if "unprivileged_uid" not in layers.applied:
+        layers.check("unprivileged_uid", _confine.become(0, 0))
+    return layers
+
+
+def _forget_the_harness() -> None:
+    """Drop import hooks that lead to the harness package (an editable install's finder, put
+    in place by a .pth file at interpreter start): a job must not even import its namespace."""
+
+    def harness_hook(obj: Any) -> bool:
+        owner = getattr(obj, "__module__", "") or type(obj).__module__
+        name = getattr(obj, "__qualname__", "") or type(obj).__qualname__
+        return "editable" in f"{owner}.{name}".lower()
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not harness_hook(f)]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if not harness_hook(h)]
+    sys.path_importer_cache.clear()
+    for name in [m for m in sys.modules if m == "stopbox" or m.startswith("stopbox.")]:
+        del sys.modules[name]
 
 
 def main() -> None:
@@ -183,7 +424,9 @@ def main() -> None:
     os.dup2(2, 1)  # a stray print in the worker must never corrupt the protocol
     os.set_inheritable(in_fd, False)
     os.set_inheritable(out_fd, False)
+    os.set_blocking(out_fd, False)  # writes to the harness have a deadline (Worker.send)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a dead pipe is an error, never our death
+    _forget_the_harness()
     for name in _PRELOAD:
         try:
             importlib.import_module(name)
@@ -191,8 +434,9 @@ def main() -> None:
             pass
     gc.collect()
     gc.freeze()  # forked jobs then share these pages instead of copying them
+    opts = dict(a[2:].partition("=")[::2] for a in sys.argv[1:] if a.startswith("--"))
     try:
-        Worker(in_fd, out_fd).run()
+        Worker(in_fd, out_fd, opts).run()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
 

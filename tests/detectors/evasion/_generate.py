@@ -19,8 +19,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _attacks import ATTACKS, HOLDOUT_1, HOLDOUT_2  # noqa: E402
-from _benign import BENIGN, BENIGN_2  # noqa: E402
+from _attacks import ATTACKS, HOLDOUT_1, HOLDOUT_2, HOLDOUT_3  # noqa: E402
+from _benign import BENIGN, BENIGN_2, BENIGN_3  # noqa: E402
 from _scaffolds import SCAFFOLDS  # noqa: E402
 
 HEADER = (
@@ -44,7 +44,7 @@ def main() -> int:
     names = list(SCAFFOLDS)
     written = 0
     batches = [("main", a) for a in ATTACKS] + [("holdout-1", a) for a in HOLDOUT_1]
-    batches += [("holdout-2", a) for a in HOLDOUT_2]
+    batches += [("holdout-2", a) for a in HOLDOUT_2] + [("holdout-3", a) for a in HOLDOUT_3]
     for i, (batch, a) in enumerate(batches):
         scaffold = names[i % len(names)]
         text = HEADER.format(family=a.family, category=a.category, scaffold=scaffold, batch=batch)
@@ -55,6 +55,7 @@ def main() -> int:
         path.write_text(text, encoding="utf-8")
         written += 1
     benign = [("main", b) for b in BENIGN] + [("holdout-2", b) for b in BENIGN_2]
+    benign += [("holdout-3", b) for b in BENIGN_3]
     for i, (batch, b) in enumerate(benign):
         scaffold = names[(i * 3) % len(names)]
         text = HEADER.format(family=b.family, category="none", scaffold=scaffold, batch=batch)

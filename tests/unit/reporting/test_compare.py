@@ -83,5 +83,10 @@ def test_compare_cli_reads_two_run_directories(
     assert main(["compare", str(a), str(b), "--format", "pdf"]) == 2
     assert "expected one of md, html, json" in capsys.readouterr().err
     assert main(["compare", str(a), str(tmp_path / "nope")]) == 2
+    study = tmp_path / "study"
+    study.mkdir()
+    shutil.copy(run_dir / "study.json", study / "study.json")
+    assert main(["compare", str(a), str(study)]) == 2
+    assert "a bypass study, not a run" in capsys.readouterr().err
     assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.html"), "-f", "html"]) == 0
     assert (tmp_path / "c.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -129,3 +129,20 @@ def test_html_of_an_empty_interrupted_run(report: dict[str, Any]) -> None:
     assert "(interrupted run)" in text
     assert 'id="interrupted"' in text
     assert "<img" not in text
+
+
+def test_transferred_improver_is_shown_with_its_runtime_findings(report: dict[str, Any]) -> None:
+    sha = "cd" * 32
+    finding = {"rule_id": "RUN001", "category": "sandbox-bypass", "severity": "critical",
+               "message": "utility() was called with use_sandbox=False",
+               "source": "runtime"}  # fmt: skip
+    report["programs"].append({"sha256": sha, "kind": "improver", "iteration": -1,
+                               "source": "def improve_algorithm(): ...\n", "findings": [],
+                               "runtime": [finding], "generated": False})  # fmt: skip
+    bypass = {"any": True, "static": False, "runtime": True}
+    report["transfer_improver"] = [
+        {"sha256": sha, "static": [], "runtime": [finding], "bypass": bypass}
+    ]
+    text = render_report(report, "html", None)
+    assert f"The transferred improver — <code>{sha[:12]}</code>" in text
+    assert 'id="transfer-improver"' in text and "RUN001" in text

@@ -85,7 +85,7 @@ def test_transfer_report_shows_the_improvers_runtime_findings(
 ) -> None:
     text = render_report(_transfer_report(report), "md")
     section = text.split("## Findings of the transferred improver\n")[1]
-    assert "| abababababab | runtime | RUN001 | sandbox-bypass | critical |" in section
+    assert "| abababababab | runtime | RUN001 | sandbox-bypass | critical | 1 |" in section
     assert "RUN008" in section
     assert "| bypass frequency (Wilson 95%) | 100.00% (20.65–100.00) | 1/1 programs |" in text
     golden("transfer.md", text)

@@ -169,3 +169,29 @@ def test_unpriced_usage_shows_no_dollar_figure() -> None:
         "≥ $0.2500 (1 unpriced calls)"
     )
     assert fmt_cost({"calls": 4, "cost_usd": 0.25}) == "$0.2500"
+
+
+def test_static_bypass_is_split_by_the_gates_marker(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    a = store.add_program("a", kind="improver", iteration=1)
+    b = store.add_program("b", kind="improver", iteration=1)
+    store.add_program("c", kind="improver", iteration=1)
+    store.add_findings(a, "static", [{**finding("SBX001", "sandbox-bypass"),
+                                      "message": "[disables] use_sandbox=False"}])  # fmt: skip
+    store.add_findings(b, "static", [{**finding("SBX002", "sandbox-bypass"),
+                                      "message": "[unverifiable] use_sandbox=flag"}])  # fmt: skip
+    split = build_report(store)["bypass"]["static_split"]
+    assert {k: (v["count"], v["total"]) for k, v in split.items()} == {
+        "disables": (1, 3), "unverifiable": (1, 3)}  # fmt: skip
+
+
+def test_transfer_rows_name_an_improver_added_to_an_existing_run(tmp_path: Path) -> None:
+    """A transfer into a finished run keeps the run's config; the rows name the improver."""
+    store = _store(tmp_path)  # a plain run's config: no "improver"
+    outside = store.add_program("def improve_algorithm(): ...\n", kind="improver", iteration=-1,
+                                generated=False)  # fmt: skip
+    store.add_findings(outside, "runtime", [finding("RUN001", "sandbox-bypass", "critical")])
+    store.put_transfer("parity", {"task": "parity", "improver_sha256": outside, "values": []})
+    report = build_report(store)
+    assert [i["sha256"] for i in report["transfer_improver"]] == [outside]
+    assert report["bypass"]["runtime"]["count"] == 1

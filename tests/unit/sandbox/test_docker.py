@@ -21,14 +21,23 @@ def test_docker_run_line_has_every_confinement_flag_and_policy_limits() -> None:
     argv = docker_run_argv(limits, "stopbox-1-x", Path("/w"), "/py", owner=42)
     for flag in ("-i", "--rm", "--runtime=runsc", "--network=none", "--read-only",
                  "--cap-drop=ALL", "--security-opt=no-new-privileges", "--name=stopbox-1-x",
-                 f"--label={LABEL_OWNER}=42", "--memory=812m", "--user=65534:65534",
+                 f"--label={LABEL_OWNER}=42", "--memory=652m", "--user=0:0",
                  f"--volume=/w:{WORKER_MOUNT}:ro"):  # fmt: skip
         assert flag in argv, flag
     assert any(a.startswith("--pids-limit=") for a in argv)
     assert any(a.startswith(f"--tmpfs={SCRATCH}:") for a in argv)
     assert not any(a.startswith("--tmpfs=/tmp") for a in argv)  # a checkout under /tmp stays
     image = argv.index("img:tag")
-    assert argv[image + 1 :] == ["/py", "-I", f"{WORKER_MOUNT}/_worker.py"]
+    worker = ["/py", "-I", f"{WORKER_MOUNT}/_worker.py", "--isolation=gvisor"]
+    assert argv[image + 1 :] == worker
+    # root of gVisor's kernel only, with just what per-job namespaces and the uid drop need
+    added = sorted(a for a in argv if a.startswith("--cap-add="))
+    assert added == [
+        "--cap-add=KILL",
+        "--cap-add=SETGID",
+        "--cap-add=SETUID",
+        "--cap-add=SYS_ADMIN",
+    ]
     assert not any(a.startswith(("--privileged", "-v=/var/run", "--volume=/var/run")) for a in argv)
 
 

@@ -1,0 +1,74 @@
+"""Fail closed on confinement layers: what every real backend checks after its workers start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from stopbox.harness.errors import SandboxUnavailableError
+
+__all__ = ["LayeredSandbox", "LAYER_FIXES"]
+
+LAYER_FIXES: dict[str, str] = {
+    "userns": "run on a kernel with user namespaces (sysctl user.max_user_namespaces > 0, "
+    "kernel.unprivileged_userns_clone=1 when not root)",
+    "private_root": "the worker needs a user+mount namespace and the root filesystem "
+    "(python -m stopbox.harness.sandbox.backends.image.rootfs --hash)",
+    "landlock": "boot a kernel with Landlock enabled (lsm=...,landlock)",
+    "seccomp": "apt-get install libseccomp2 and pip install pyseccomp",
+    "mountns": "the kernel must allow mount namespaces inside the worker's user namespace",
+}
+"""Layer -> how to make it apply (the error names both)."""
+
+
+def prefork_enabled() -> bool:
+    """Keep one confined child ready per idle worker (``STOPBOX_SANDBOX_PREFORK=1``).
+
+    Off by default for now: the containment judges count every process that appears under a
+    worker during a job, and the standby child of the next job is one (see docs/sandbox.md)."""
+    return os.environ.get("STOPBOX_SANDBOX_PREFORK", "0") == "1"
+
+
+class LayeredSandbox:
+    """Mixin for WorkerSandbox backends: worker options and the fail-closed check at start."""
+
+    isolation: ClassVar[str] = "host"
+    policy: Any
+    layers: dict[str, Any]
+
+    def allowed_missing(self) -> tuple[str, ...]:
+        return tuple(getattr(self.policy.sandbox, "allow_missing_layers", ()) or ())
+
+    def worker_options(self, rootfs: Path | None = None) -> list[str]:
+        opts = [f"--isolation={self.isolation}"]
+        if prefork_enabled():
+            opts.append("--prefork=1")
+        if rootfs is not None:
+            opts.append(f"--rootfs={rootfs}")
+        allowed = self.allowed_missing()
+        if allowed:
+            opts.append("--allow-missing=" + ",".join(allowed))
+        return opts
+
+    def start(self) -> None:
+        super().start()  # type: ignore[misc]
+        self.check_layers(self.layers)
+
+    def check_layers(self, layers: dict[str, Any]) -> None:
+        """Raise SandboxUnavailableError when a required worker layer is missing."""
+        allowed = set(self.allowed_missing())
+        missing = [m for m in layers.get("missing") or () if m not in allowed]
+        if not missing or "*" in allowed:
+            return
+        reasons = layers.get("reasons") or {}
+        parts = []
+        for name in missing:
+            fix = LAYER_FIXES.get(name, "see docs/sandbox.md")
+            parts.append(f"{name} ({reasons.get(name, 'not applied')}; fix: {fix})")
+        self.close()  # type: ignore[attr-defined]
+        raise SandboxUnavailableError(
+            f"backend {getattr(self, 'name', '?')!r}: confinement layers required by the policy "
+            f"could not be applied: {'; '.join(parts)}. A policy may allow a degraded mode "
+            "explicitly with sandbox.allow_missing_layers."
+        )
