@@ -135,7 +135,7 @@ def _expand_splats(node: cst.Call, ctx: ScanContext) -> cst.Call:
             args.extend(cst.Arg(value=el.value) for el in value.elements)
             changed = True
         elif arg.star == "**" and isinstance(value, cst.Dict):
-            pairs = []
+            pairs: list[cst.Arg] = []
             for el in value.elements:
                 key = ctx.const_str(el.key) if isinstance(el, cst.DictElement) else None
                 if key is None or not key.isidentifier() or key == "use_sandbox":
