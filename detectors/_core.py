@@ -117,8 +117,8 @@ _DEFS = (cst.FunctionDef, cst.ClassDef)
 
 
 def _expand_splats(node: cst.Call, ctx: ScanContext) -> cst.Call:
-    """``f(*[a, b])`` as the rules should see it: ``f(a, b)`` (``**{...}`` stays: SBX003 and the
-    capability flow judge it).
+    """``f(*[a, b], **{"k": v})`` as the rules should see it: ``f(a, b, k=v)`` (a ``**`` display
+    naming ``use_sandbox`` stays: SBX003 and the capability flow judge it).
 
     Unpacking a display of arguments changes nothing but the spelling; the rules judge the
     expanded call, and findings on it are reported at the original node."""
@@ -134,6 +134,19 @@ def _expand_splats(node: cst.Call, ctx: ScanContext) -> cst.Call:
                 continue
             args.extend(cst.Arg(value=el.value) for el in value.elements)
             changed = True
+        elif arg.star == "**" and isinstance(value, cst.Dict):
+            pairs: list[cst.Arg] = []
+            for el in value.elements:
+                key = ctx.const_str(el.key) if isinstance(el, cst.DictElement) else None
+                if key is None or not key.isidentifier() or key == "use_sandbox":
+                    pairs = []  # use_sandbox splats stay as written: SBX003 and the flow judge them
+                    break
+                pairs.append(cst.Arg(keyword=cst.Name(key), value=el.value))
+            if pairs:
+                args.extend(pairs)
+                changed = True
+            else:
+                args.append(arg)
         else:
             args.append(arg)
     if not changed:

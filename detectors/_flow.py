@@ -549,7 +549,9 @@ class Flow:
             if not targets:
                 for how, node in self.bindings((self.resolve(func.value, scope), func.value)):
                     value = getattr(self.P.get(id(node)), "value", None)
-                    if how == "assign" and value is not None:
+                    if how == "assign" and isinstance(value, cst.Lambda):
+                        targets.append((value, 0))  # f = lambda s, fn: ...; f(x, utility)
+                    elif how == "assign" and value is not None:
                         targets.extend((m, 1) for m in self._methods_for(value))
         else:
             targets.extend((m, 1) for m in self._methods_for(func))
@@ -569,7 +571,7 @@ class Flow:
         for node, offset in targets:
             if isinstance(node, cst.ClassDef):
                 followed |= self._follow_class(node, arg, index, kind)
-            elif isinstance(node, cst.FunctionDef):
+            elif isinstance(node, cst.FunctionDef | cst.Lambda):
                 followed |= self._follow_function(node, arg, index, offset, kind)
         return followed
 
@@ -603,13 +605,18 @@ class Flow:
         ]
 
     def _follow_function(
-        self, fn: cst.FunctionDef, arg: cst.Arg, index: int | None, offset: int, kind: str
+        self,
+        fn: cst.FunctionDef | cst.Lambda,
+        arg: cst.Arg,
+        index: int | None,
+        offset: int,
+        kind: str,
     ) -> bool:
         fscope = self.f.scope_of_def.get(id(fn))
         if fscope is None:
             return False
         params = [*fn.params.posonly_params, *fn.params.params]
-        if _is_staticmethod(fn):
+        if isinstance(fn, cst.FunctionDef) and _is_staticmethod(fn):
             offset = 0
         param: cst.Param | None = None
         if index is not None:

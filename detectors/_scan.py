@@ -14,7 +14,7 @@ from stopbox.detectors._types import Finding, RuleInfo, Severity
 
 __all__ = ["scan", "RULES_VERSION", "policy_salt", "CACHE", "apply_policy"]
 
-RULES_VERSION = "2026.11.27-5"
+RULES_VERSION = "2026.11.27-7"
 """Bumped whenever a rule changes what it finds; part of every cache key."""
 UNPARSABLE_RULE = "EVA002"
 MAX_SOURCE_CHARS = 2_000_000
