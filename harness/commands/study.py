@@ -78,7 +78,9 @@ def bypass(
     ),
     base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     max_concurrency: int | None = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
-    executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
+    executor: str = typer.Option(
+        "local", "--executor", metavar="<local|ray>", help="Where units run (default local)."
+    ),
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster (HOST:PORT); default: a private local instance."
     ),
