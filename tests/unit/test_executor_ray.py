@@ -60,6 +60,7 @@ def test_private_instance_runs_units_on_loopback_and_leaves_nothing(
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # a cluster we did not name: never joined
     monkeypatch.setenv("OPENAI_API_KEY", "sk-private-test")
     units = [Unit(f"u{i}", (f"t{i}",)) for i in range(20)]
+    before = _descendants(os.getpid())  # other tests' sandbox workers may be running: not ours
     with make_executor("ray", max_concurrency=8) as executor:
         results = {r.id: r for r in executor.run(digest_unit, units)}
         listeners = _listening(_descendants(os.getpid()))
@@ -75,7 +76,7 @@ def test_private_instance_runs_units_on_loopback_and_leaves_nothing(
     import time
 
     deadline = time.monotonic() + 20
-    while _descendants(os.getpid()) - {os.getpid()} and time.monotonic() < deadline:
+    while _descendants(os.getpid()) - before and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = _descendants(os.getpid())
+    left = _descendants(os.getpid()) - before
     assert not [p for p in left if Path(f"/proc/{p}").exists()], "Ray processes left running"
