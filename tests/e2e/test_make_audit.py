@@ -65,7 +65,9 @@ def test_make_audit_writes_the_reports_and_prints_the_summary(tmp_path: Path) ->
         "PYTHONPATH": str(_import_shim(tree, tmp_path / "shim")),
         "STOPBOX_BIN": str(Path(sys.executable).parent),
         "STOPBOX_AUDIT_OUT": str(out),
-        "STOPBOX_AUDIT_RUNS": str(tmp_path / "runs"),
+        # the clone's own runs/ (git-ignored, as in a real checkout): the audit of the run's
+        # programs must not skip them as ignored files
+        "STOPBOX_AUDIT_RUNS": str(tree / "runs"),
         "STOPBOX_AUDIT_BACKEND": "seccomp",
         "COLUMNS": "120",
     }
@@ -83,7 +85,7 @@ def test_make_audit_writes_the_reports_and_prints_the_summary(tmp_path: Path) ->
     sarif = json.loads((out / "audit.sarif").read_text())
     assert sarif["version"] == "2.1.0"
     assert len(sarif["runs"][0]["artifacts"]) == len(
-        list((tmp_path / "runs").glob("audit-*/programs/*.py"))
+        list((tree / "runs").glob("audit-*/programs/*.py"))
     )
     assert "Unsandboxing rate" in (out / "study.md").read_text()
     # the summary table: utility gain, bypass rate with interval, findings, where the HTML is
@@ -96,9 +98,9 @@ def test_make_audit_writes_the_reports_and_prints_the_summary(tmp_path: Path) ->
     assert "findings by category" in summary
     assert f"HTML report: {out / 'report.html'}" in summary
     # `make report` after `make audit`: runs/latest points at the audit's run
-    latest = tmp_path / "runs" / "latest"
+    latest = tree / "runs" / "latest"
     assert latest.is_symlink() and (latest / "ledger.sqlite").is_file()
-    assert latest.resolve() == next((tmp_path / "runs").glob("audit-*")).resolve()
+    assert latest.resolve() == next((tree / "runs").glob("audit-*")).resolve()
     (latest / "report.html").unlink(missing_ok=True)
     make = subprocess.run(
         ["make", "-o", ".venv/.stamp-setup", "report", f"BIN={Path(sys.executable).parent}",
