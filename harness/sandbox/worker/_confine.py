@@ -63,6 +63,7 @@ _ST_LOCKED = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC  # statvfs f_flag bits
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 SECCOMP_MODE_FILTER = 2
 NOBODY = 65534
 
@@ -562,7 +563,7 @@ FILTERED_SYSCALLS: dict[str, str] = {
     "F_SETLEASE, F_NOTIFY (no signals to other processes)",
     "ioctl": "FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, TCGETS (isatty) only",
     "prctl": "PR_GET/SET_NAME, PR_GET_DUMPABLE, PR_GET_PDEATHSIG, PR_GET_SECCOMP, "
-    "PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA only",
+    "PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA, PR_SET_DUMPABLE to 0 only",
     "prlimit64": "reading limits only (new limit NULL)",
     "kill": "to the job's own pid only",
     "tgkill": "to the job's own pid only",
@@ -633,13 +634,16 @@ def compile_seccomp(
 ) -> bytes:
     """Compile the job's allow-list filter to BPF (sock_filter array bytes) with pyseccomp.
 
-    Default action: deny (EPERM, or kill the process with SIGSYS for action ``kill``).
+    Default action: deny (EPERM, or kill the process with SIGSYS for action ``kill``; for
+    ``notify`` the kernel asks the listener outside the job, which records the denial and
+    answers EPERM: :func:`load_seccomp_listener`, :class:`DenialMonitor`).
     ``allow``: extra syscalls allowed unconditionally; ``extra_deny``: entries taken out of
     the allow-list (also out of the filtered ones).
     """
     import pyseccomp as sc
 
-    deny = {"errno": sc.ERRNO(errno.EPERM), "kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[action]
+    deny = {"errno": sc.ERRNO(errno.EPERM), "kill": sc.KILL_PROCESS, "kill_thread": sc.KILL,
+            "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
     removed = set(extra_deny)
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
@@ -672,6 +676,7 @@ def compile_seccomp(
         when("ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, req))
     for opt in _PRCTL_ALLOWED:
         when("prctl", sc.Arg(0, sc.EQ, opt))
+    when("prctl", sc.Arg(0, sc.EQ, PR_SET_DUMPABLE), sc.Arg(1, sc.EQ, 0))  # back to 0 only
     when("prlimit64", sc.Arg(2, sc.EQ, 0))
     for name in ("kill", "tgkill", "rt_tgsigqueueinfo"):
         when(name, sc.Arg(0, sc.EQ, self_pid))
@@ -714,3 +719,102 @@ def load_seccomp(bpf: bytes) -> str | None:
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0) != 0:
         return _err("prctl(SET_SECCOMP)")
     return None
+
+
+# --- the denial monitor (seccomp user notification) ---------------------------------------------
+#
+# With action "errno" the filter's default action is SECCOMP_RET_USER_NOTIF: the kernel stops the
+# job's thread at a denied syscall and asks the holder of the filter's listener fd.  The job
+# loads the filter with SECCOMP_FILTER_FLAG_NEW_LISTENER, hands the fd number to its reaper
+# (outside the job's pid namespace), the reaper copies the fd out with pidfd_getfd and the job
+# closes its own copy before any untrusted byte runs.  The reaper records each denial (trusted
+# code, outside the job) and answers EPERM, as the errno action would.  A job that clears its
+# audit hooks cannot hide a denial: the record is written before the syscall returns.
+
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
+_SYS_seccomp = 317
+_SYS_pidfd_open = 434
+_SYS_pidfd_getfd = 438
+_NOTIF_RECV = 0xC0502100  # _IOWR('!', 0, struct seccomp_notif): 80 bytes
+_NOTIF_SEND = 0xC0182101  # _IOWR('!', 1, struct seccomp_notif_resp): 24 bytes
+_NOTIF = struct.Struct("=QII iIQ 6Q")  # id, pid, flags, data{nr, arch, ip, args[6]}
+_NOTIF_RESP = struct.Struct("=QqiI")  # id, val, error, flags
+
+
+def load_seccomp_listener(bpf: bytes) -> tuple[int, str | None]:
+    """Install a filter whose default action is USER_NOTIF; (listener fd, None) or (-1, why)."""
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return -1, _err("prctl(NO_NEW_PRIVS)")
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    fd = _libc.syscall(_SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                       ctypes.byref(prog))  # fmt: skip
+    if fd < 0:
+        return -1, _err("seccomp(SET_MODE_FILTER, NEW_LISTENER)")
+    return int(fd), None
+
+
+def set_dumpable(on: bool) -> None:
+    """prctl(PR_SET_DUMPABLE): the reaper may copy the listener fd only while the job is
+    dumpable (pidfd_getfd is a ptrace-mode access); it is set back to 0 right after."""
+    _libc.prctl(PR_SET_DUMPABLE, int(on), 0, 0, 0)
+
+
+def pidfd_open(pid: int) -> int:
+    """A pidfd for ``pid`` (raises OSError)."""
+    fd = _libc.syscall(_SYS_pidfd_open, ctypes.c_int(pid), ctypes.c_uint(0))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), _err("pidfd_open"))
+    return int(fd)
+
+
+def pidfd_getfd(pidfd: int, target_fd: int) -> int:
+    """A copy of fd ``target_fd`` of the process behind ``pidfd`` (raises OSError)."""
+    fd = _libc.syscall(_SYS_pidfd_getfd, ctypes.c_int(pidfd), ctypes.c_int(target_fd),
+                       ctypes.c_uint(0))  # fmt: skip
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), _err("pidfd_getfd"))
+    return int(fd)
+
+
+def notif_recv(listener: int) -> tuple[int, int] | None:
+    """The next pending notification as (id, syscall nr); None when it went away (the thread
+    was killed meanwhile)."""
+    import fcntl
+
+    buf = bytearray(_NOTIF.size)
+    try:
+        fcntl.ioctl(listener, _NOTIF_RECV, buf, True)
+    except OSError:
+        return None
+    fields = _NOTIF.unpack(buf)
+    return fields[0], fields[3]
+
+
+def notif_deny(listener: int, notif_id: int, err: int = errno.EPERM) -> None:
+    """Answer notification ``notif_id``: the syscall fails with ``err`` (as the errno action)."""
+    import fcntl
+
+    buf = bytearray(_NOTIF_RESP.pack(notif_id, 0, -err, 0))
+    try:
+        fcntl.ioctl(listener, _NOTIF_SEND, buf, True)
+    except OSError:  # ENOENT: the thread is gone
+        pass
+
+
+def syscall_names() -> dict[int, str]:
+    """Syscall number -> name on this architecture (pyseccomp); empty when unavailable."""
+    try:
+        import pyseccomp as sc
+    except ImportError:
+        return {}
+    names = {}
+    for nr in range(0, 512):
+        try:
+            name = sc.resolve_syscall(0, nr)
+        except Exception:  # noqa: S112 - unknown numbers have no name
+            continue
+        if isinstance(name, bytes) and name:
+            names[nr] = name.decode()
+    return names

@@ -109,11 +109,12 @@ class JobRun:
             self.workdir = self.fallback_dir = tempfile.mkdtemp(prefix="stopbox-job-")
         # Forked by the zygote, which never held any job's data: nothing of an earlier job is in
         # this job's inherited memory.
-        pid, (c_in_w, c_out_r, out_r, err_r) = w.zygote.spawn(self.workdir)
+        pid, (c_in_w, c_out_r, out_r, err_r, mon_r) = w.zygote.spawn(self.workdir)
         self.pid = pid
         self.to_child = c_in_w
         os.set_blocking(c_in_w, False)
-        self.fds = {"chan": c_out_r, "out": out_r, "err": err_r}
+        self.fds = {"chan": c_out_r, "out": out_r, "err": err_r, "monitor": mon_r}
+        self.monitor_buf = b""
         self.chan_reader = _codec.FrameReader()
         self.sel = selectors.DefaultSelector()
         for name, fd in self.fds.items():
@@ -188,7 +189,9 @@ class JobRun:
             if fd in self.sel.get_map():
                 self.sel.unregister(fd)
             return -1
-        if name in ("out", "err"):
+        if name == "monitor":
+            self._monitor(data)
+        elif name in ("out", "err"):
             buf = self.out if name == "out" else self.err
             room = self.output_cap - len(self.out) - len(self.err)
             buf += data[: max(room, 0)]
@@ -199,6 +202,34 @@ class JobRun:
                 )
                 self.kill("output_cap")
         return len(data)
+
+    def _monitor(self, data: bytes) -> None:
+        """Records of the denial monitor (the job's reaper, outside the job; trusted): each
+        denial after untrusted code started is a violation, earlier ones start-up events."""
+        self.monitor_buf += data
+        *lines, self.monitor_buf = self.monitor_buf.split(b"\n")
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if "syscall" in rec and not rec.get("startup"):
+                self.violations.append({"kind": "seccomp", "detail": f"{rec['syscall']} denied "
+                                        "(seen by the monitor outside the job)",
+                                        "syscall": rec["syscall"], "nr": rec.get("nr"),
+                                        "source": "monitor"})  # fmt: skip
+            elif "syscall" in rec:
+                self.events.append({"kind": "sandbox", "event": "startup_denial", **rec})
+            elif "capped" in rec:
+                self.violations.append(
+                    {
+                        "kind": "seccomp",
+                        "detail": f"{rec.get('total')} denied syscalls (records capped)",
+                        "source": "monitor",
+                    }
+                )
+            elif "monitor_error" in rec:
+                self.violations.append({"kind": "monitor", "detail": str(rec["monitor_error"])})
 
     def _event(self, event: Any) -> None:
         if not isinstance(event, dict):
@@ -335,7 +366,7 @@ class JobRun:
     def _settle(self) -> None:
         """After the child is gone: wait for it, then drain its pipes to EOF."""
         self.reap()
-        for name in ("out", "err"):
+        for name in ("out", "err", "monitor"):
             self._drain_all(name, wait=0.2)
 
     def _drain_all(self, name: str, wait: float) -> None:
@@ -388,6 +419,7 @@ class JobRun:
     # --- driving ----------------------------------------------------------------------------------
     def result(self, child: Any, start: float, out0: int, err0: int) -> dict[str, Any]:
         wall = time.monotonic() - start
+        self._drain_all("monitor", wait=0.0)  # denials recorded before the result was sent
         if child is _STOPPED:
             res = self.death_result()
         else:
@@ -571,8 +603,8 @@ class Zygote:
         return json.loads(data), list(fds)
 
     def spawn(self, workdir: str) -> tuple[int, list[int]]:
-        reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 4)
-        if "error" in reply or len(fds) != 4:
+        reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 5)
+        if "error" in reply or len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"zygote: {reply.get('error', 'no pipes')}")
@@ -623,6 +655,7 @@ def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]
     c_out_r, c_out_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    mon_r, mon_w = os.pipe()
     job = {
         "allow_imports": w.config["allow_imports"],
         "readable": w.read_paths,
@@ -632,12 +665,12 @@ def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]
     if pid == 0:  # the job process
         try:
             sock.close()
-            for fd in (c_in_w, c_out_r, out_r, err_r):
+            for fd in (c_in_w, c_out_r, out_r, err_r, mon_r):
                 os.close(fd)
-            _child.enter(job, (c_in_r, c_out_w, out_w, err_w), workdir, w)
+            _child.enter(job, (c_in_r, c_out_w, out_w, err_w, mon_w), workdir, w)
         except BaseException:  # noqa: B036 - never return into the zygote loop
             traceback.print_exc()
         os._exit(70)
-    for fd in (c_in_r, c_out_w, out_w, err_w):
+    for fd in (c_in_r, c_out_w, out_w, err_w, mon_w):
         os.close(fd)
-    return pid, [c_in_w, c_out_r, out_r, err_r]
+    return pid, [c_in_w, c_out_r, out_r, err_r, mon_r]
