@@ -12,6 +12,7 @@ happen, so code that runs later cannot erase them (it can only add noise, which 
 from __future__ import annotations
 
 import builtins
+import fcntl
 import hashlib
 import io
 import os
@@ -325,7 +326,10 @@ def _load_filter(config: dict[str, Any], bpf: bytes | None, layers: _confine.Lay
     if bpf is None:
         layers.check("seccomp", "no filter (pyseccomp unavailable)")
     elif denials in ("monitor", "monitor_unserved"):
-        _confine.set_dumpable(True)  # the reaper's pidfd_getfd is a ptrace-mode access
+        # The reaper's pidfd_getfd and process_vm_readv are ptrace-mode accesses: the job stays
+        # dumpable.  Only processes of the same host uid (this sandbox's own) could use that, and
+        # the filter kills a job that tries ptrace, process_vm_* or pidfd_getfd.
+        _confine.set_dumpable(True)
         listener, err = _confine.load_seccomp_listener(bpf)
         layers.check("seccomp", err)
         if listener >= 0 and denials == "monitor":
@@ -333,7 +337,6 @@ def _load_filter(config: dict[str, Any], bpf: bytes | None, layers: _confine.Lay
         elif listener >= 0:  # no reaper to hold it (degraded): denials fail unseen (ENOSYS)
             os.close(listener)
             err = "no reaper outside the job (per-job namespaces unavailable)"
-        _confine.set_dumpable(False)  # allowed by the filter (to 0 only)
         layers.check("denial_monitor", err)
     else:
         layers.check("seccomp", _confine.load_seccomp(bpf))
@@ -380,15 +383,16 @@ def _mirror_exit(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _reaper(pid: int, keep: tuple[int, int, int], names: dict[int, str], denials: str) -> None:
+def _reaper(pid: int, keep: tuple[int, int, int, int], job: dict[str, Any], w: Any) -> None:
     """The job's reaper, outside its pid namespace: serves the denial monitor (when the job
     hands it the listener), then mirrors how the job ended.  Never returns."""
-    mon_w, ready_r, ack_w = keep
+    mon_w, ready_r, ack_w, proc_fd = keep
     bounds = sorted(keep)
     for lo, hi in zip((-1, *bounds), (*bounds, 1 << 16), strict=True):
         os.closerange(lo + 1, hi)
-    if denials == "monitor":
-        status = _monitor.serve_until_exit(pid, mon_w, ready_r, ack_w, names)
+    if w.config.get("denials") == "monitor":
+        where = _monitor.Where(proc_fd, tuple(job["writable"]))
+        status = _monitor.serve_until_exit(pid, (mon_w, ready_r, ack_w), w.syscall_names, where)
     else:
         status = _monitor.wait(pid)
     _mirror_exit(status)
@@ -399,16 +403,17 @@ def _fork_into_job_ns(job: dict[str, Any], mon_w: int, w: Any, layers: _confine.
     of the job's pid namespace with its private /proc; returns in the child."""
     ready_r, ready_w = os.pipe()
     ack_r, ack_w = os.pipe()
+    proc_fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY)  # the worker's: the reaper's view
+    job["writable"] = [*job["writable"], "/tmp", "/dev/shm"]
     pid = os.fork()
     if pid:
-        _reaper(pid, (mon_w, ready_r, ack_w), w.syscall_names, str(w.config.get("denials")))
-    for fd in (mon_w, ready_r, ack_w):
+        _reaper(pid, (mon_w, ready_r, ack_w, proc_fd), job, w)
+    for fd in (mon_w, ready_r, ack_w, proc_fd):
         os.close(fd)
     _confine.set_pdeathsig(signal.SIGKILL)
     c = _confine
     proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
     layers.check("private_proc", c.mount("proc", "/proc", "proc", proc_flags))
-    job["writable"] = [*job["writable"], "/tmp", "/dev/shm"]
     job["monitor_fds"] = (ready_w, ack_r)
 
 
@@ -421,8 +426,6 @@ def _no_job_namespaces(w: Any, layers: _confine.Layers) -> None:
 def _wire_fds(fds: tuple[int, ...], monitor_fds: tuple[int, int] | None) -> None:
     """0 = /dev/null, 1/2 = output pipes, 3/4 = the channel, 5/6 = the monitor hand-over (when
     there is one); nothing else stays open."""
-    import fcntl
-
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds[:4]]  # c_in_r, c_out_w, out, err
     mon = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in monitor_fds or ()]
     devnull = os.open(os.devnull, os.O_RDONLY)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import resource
 import struct
@@ -561,9 +562,10 @@ FILTERED_SYSCALLS: dict[str, str] = {
     "clone3": "answers ENOSYS so glibc falls back to the filtered clone",
     "fcntl": "F_DUPFD/GETFD/SETFD/GETFL/SETFL/locks only: no F_SETOWN(_EX), F_SETSIG, "
     "F_SETLEASE, F_NOTIFY (no signals to other processes)",
-    "ioctl": "FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, TCGETS (isatty) only",
+    "ioctl": "FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, TCGETS (isatty), TIOCGWINSZ "
+    "(shutil.get_terminal_size, argparse) only",
     "prctl": "PR_GET/SET_NAME, PR_GET_DUMPABLE, PR_GET_PDEATHSIG, PR_GET_SECCOMP, "
-    "PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA, PR_SET_DUMPABLE to 0 only",
+    "PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA only",
     "prlimit64": "reading limits only (new limit NULL)",
     "kill": "to the job's own pid only",
     "tgkill": "to the job's own pid only",
@@ -591,7 +593,7 @@ hook still cannot end ``ok`` after trying one."""
 CLONE_NS_FLAGS = 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 CLONE_NS_FLAGS |= 0x00020000  # CLONE_NEWNS
 _FCNTL_ALLOWED = (0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 16, 36, 37, 38, 1025, 1030, 1032, 1034)
-_IOCTL_ALLOWED = (0x541B, 0x5421, 0x5451, 0x5450, 0x5401)
+_IOCTL_ALLOWED = (0x541B, 0x5421, 0x5451, 0x5450, 0x5401, 0x5413)
 _PRCTL_ALLOWED = (2, 3, 15, 16, 21, 23, 39, 0x53564D41)
 
 EVENT_SYSCALLS: dict[str, str] = {
@@ -646,6 +648,8 @@ def compile_seccomp(
             "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
     removed = set(extra_deny)
+    if action == "notify":
+        removed |= set(WRITE_OPEN_ARG)  # added below, with a flags condition
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
     for name in ESCAPE_SYSCALLS if action != escape_action else ():  # else: the default
         if name in allow:
@@ -664,6 +668,10 @@ def compile_seccomp(
         if name not in removed and name not in allow:
             f.add_rule(sc.ALLOW, name, *args)
 
+    if action == "notify":  # opens for writing are shown to the monitor (it lets them go on)
+        for name in WRITE_OPEN_ARG:
+            if name in ALLOWED_SYSCALLS and name not in extra_deny:
+                f.add_rule(sc.ALLOW, name, sc.Arg(WRITE_OPEN_ARG[name], sc.MASKED_EQ, _WMASK, 0))
     mask = CLONE_THREAD | CLONE_NS_FLAGS
     when("clone", sc.Arg(0, sc.MASKED_EQ, mask, CLONE_THREAD))
     if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
@@ -676,7 +684,6 @@ def compile_seccomp(
         when("ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, req))
     for opt in _PRCTL_ALLOWED:
         when("prctl", sc.Arg(0, sc.EQ, opt))
-    when("prctl", sc.Arg(0, sc.EQ, PR_SET_DUMPABLE), sc.Arg(1, sc.EQ, 0))  # back to 0 only
     when("prlimit64", sc.Arg(2, sc.EQ, 0))
     for name in ("kill", "tgkill", "rt_tgsigqueueinfo"):
         when(name, sc.Arg(0, sc.EQ, self_pid))
@@ -691,6 +698,11 @@ def compile_seccomp(
         os.close(r)
     return b"".join(chunks)
 
+
+WRITE_OPEN_ARG = {"open": 1, "openat": 2}
+"""Opens whose flags (argument index) ask for writing reach the monitor: it records those
+outside the job's writable paths, then lets the kernel go on (Landlock still decides)."""
+_WMASK = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 PID_PLACEHOLDER = 0x7FFFFFF1
 """Stands for the job's pid in the kill/tgkill rules until :func:`bind_pid`."""
@@ -778,29 +790,51 @@ def pidfd_getfd(pidfd: int, target_fd: int) -> int:
     return int(fd)
 
 
-def notif_recv(listener: int) -> tuple[int, int] | None:
-    """The next pending notification as (id, syscall nr); None when it went away (the thread
-    was killed meanwhile)."""
-    import fcntl
-
+def notif_recv(listener: int) -> tuple[int, int, int, tuple[int, ...]] | None:
+    """The next pending notification as (id, syscall nr, tid, args); None when it went away
+    (the thread was killed meanwhile)."""
     buf = bytearray(_NOTIF.size)
     try:
         fcntl.ioctl(listener, _NOTIF_RECV, buf, True)
     except OSError:
         return None
     fields = _NOTIF.unpack(buf)
-    return fields[0], fields[3]
+    return fields[0], fields[3], fields[1], tuple(fields[6:12])
 
 
 def notif_deny(listener: int, notif_id: int, err: int = errno.EPERM) -> None:
-    """Answer notification ``notif_id``: the syscall fails with ``err`` (as the errno action)."""
-    import fcntl
-
-    buf = bytearray(_NOTIF_RESP.pack(notif_id, 0, -err, 0))
+    """Answer notification ``notif_id``: the syscall fails with ``err`` (as the errno action);
+    ``err`` 0: the kernel carries the syscall out as asked (SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+    every other layer still applies)."""
+    buf = bytearray(_NOTIF_RESP.pack(notif_id, 0, -err, 0 if err else 1))
     try:
         fcntl.ioctl(listener, _NOTIF_SEND, buf, True)
     except OSError:  # ENOENT: the thread is gone
         pass
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+def read_string(pid: int, addr: int, limit: int = 4096) -> bytes | None:
+    """A NUL-terminated string at ``addr`` in process ``pid`` (process_vm_readv, page by page so
+    an unmapped next page does not fail the read); None when unreadable."""
+    out = b""
+    while len(out) < limit:
+        chunk = min(4096 - (addr + len(out)) % 4096, limit - len(out))
+        buf = ctypes.create_string_buffer(chunk)
+        local = _IoVec(ctypes.cast(buf, ctypes.c_void_p), chunk)
+        remote = _IoVec(ctypes.c_void_p(addr + len(out)), chunk)
+        got = _libc.syscall(310, ctypes.c_int(pid), ctypes.byref(local), ctypes.c_ulong(1),
+                            ctypes.byref(remote), ctypes.c_ulong(1), ctypes.c_ulong(0))  # fmt: skip
+        if got <= 0:
+            return None
+        data = buf.raw[:got]
+        if b"\0" in data:
+            return out + data.split(b"\0", 1)[0]
+        out += data
+    return out
 
 
 def syscall_names() -> dict[int, str]:

@@ -213,18 +213,23 @@ class JobRun:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if "syscall" in rec and not rec.get("startup"):
+            if "path" in rec and not rec.get("startup"):
+                self.violations.append({"kind": "landlock", "path": str(rec["path"])[:500],
+                                        "detail": "open for writing outside the writable paths "
+                                        "(seen by the monitor outside the job)",
+                                        "source": "monitor"})  # fmt: skip
+            elif "syscall" in rec and not rec.get("startup"):
                 self.violations.append({"kind": "seccomp", "detail": f"{rec['syscall']} denied "
                                         "(seen by the monitor outside the job)",
                                         "syscall": rec["syscall"], "nr": rec.get("nr"),
                                         "source": "monitor"})  # fmt: skip
             elif "syscall" in rec:
                 self.events.append({"kind": "sandbox", "event": "startup_denial", **rec})
-            elif "capped" in rec:
+            elif "capped" in rec and not rec.get("startup"):
                 self.violations.append(
                     {
                         "kind": "seccomp",
-                        "detail": f"{rec.get('total')} denied syscalls (records capped)",
+                        "detail": f"more than {rec['capped']} denied syscalls (records capped)",
                         "source": "monitor",
                     }
                 )

@@ -11,7 +11,8 @@ Standalone (stdlib + the worker's siblings).  Two halves:
 A record is written before the denied syscall returns, so by the time the job can send a result
 the worker can read the denial.  Denials before :func:`arm` (interpreter and worker start-up)
 are recorded as start-up events, not violations.  Records are capped per job
-(:data:`MAX_RECORDS`); past the cap the reaper only counts, and says so at exit.
+(:data:`MAX_RECORDS`); reaching the cap is itself recorded (a violation), later denials are
+still answered but not recorded.
 """
 
 from __future__ import annotations
@@ -53,6 +54,37 @@ def arm() -> None:
         os.close(READY_FD)
     except OSError:
         pass
+
+
+class Where:
+    """Where a write-open goes, seen from the reaper (same mount namespace and root as the job;
+    ``proc_fd``: /proc of the reaper's pid namespace, where the notification's tid lives)."""
+
+    AT_FDCWD = -100
+
+    def __init__(self, proc_fd: int, writable: tuple[str, ...]) -> None:
+        self.proc_fd = proc_fd
+        self.writable = tuple(os.path.realpath(p) for p in writable)
+
+    def target(self, tid: int, nr_name: str, args: tuple[int, ...]) -> str | None:
+        """The real path an open asks for; None when it cannot be read (EFAULT for the job)."""
+        at, path_arg = (args[0], args[1]) if nr_name == "openat" else (self.AT_FDCWD, args[0])
+        raw = _confine.read_string(tid, path_arg)
+        if raw is None:
+            return None
+        path = os.fsdecode(raw)
+        if not path.startswith("/"):
+            at = at - (1 << 64) if at >= 1 << 63 else at
+            at = at - (1 << 32) if 1 << 31 <= at < 1 << 32 else at
+            link = f"{tid}/cwd" if at == self.AT_FDCWD else f"{tid}/fd/{at}"
+            try:
+                path = os.path.join(os.readlink(link, dir_fd=self.proc_fd), path)
+            except OSError:
+                return "?/" + path
+        return os.path.realpath(path)
+
+    def writable_path(self, path: str) -> bool:
+        return any(path == w or path.startswith(w.rstrip("/") + "/") for w in self.writable)
 
 
 class _Reaper:
@@ -98,25 +130,34 @@ class _Reaper:
             if self.listener >= 0:
                 poller.register(self.listener, select.POLLIN)
 
-    def on_notification(self) -> None:
+    def on_notification(self, where: Where) -> None:
         got = _confine.notif_recv(self.listener)
         if got is None:
             return
-        notif_id, nr = got
-        self.count += 1
-        if self.count <= MAX_RECORDS:
-            name = self.names.get(nr, f"syscall {nr}")
-            self.record({"nr": nr, "syscall": name, "startup": not self.armed})
+        notif_id, nr, tid, args = got
+        name = self.names.get(nr, f"syscall {nr}")
+        if name in _confine.WRITE_OPEN_ARG:  # allowed by the filter, shown to us for the path
+            path = where.target(tid, name, args)
+            if path is not None and not where.writable_path(path):
+                self.add({"nr": nr, "syscall": name, "path": path, "startup": not self.armed})
+            _confine.notif_deny(self.listener, notif_id, 0)  # go on: Landlock decides
+            return
+        self.add({"nr": nr, "syscall": name, "startup": not self.armed})
         _confine.notif_deny(self.listener, notif_id, errno.EPERM)
 
-    def finish(self) -> None:
-        if self.count > MAX_RECORDS:
-            self.record({"total": self.count, "capped": MAX_RECORDS})
+    def add(self, rec: dict[str, object]) -> None:
+        self.count += 1
+        if self.count <= MAX_RECORDS:
+            self.record(rec)
+        elif self.count == MAX_RECORDS + 1:  # said at once: the job may be killed any time
+            self.record({"capped": MAX_RECORDS, "startup": not self.armed})
 
 
-def serve_until_exit(pid: int, out_fd: int, ready_fd: int, ack_fd: int,
-                     names: dict[int, str]) -> int:  # fmt: skip
-    """Reaper side: serve the job's denials until it ends; its wait status."""
+def serve_until_exit(pid: int, fds: tuple[int, int, int], names: dict[int, str],
+                     where: Where) -> int:  # fmt: skip
+    """Reaper side: serve the job's denials until it ends; its wait status.  ``fds``: the
+    monitor pipe to the worker, the job's hand-over pipe, the acknowledgement pipe."""
+    out_fd, ready_fd, ack_fd = fds
     r = _Reaper(pid, out_fd, ready_fd, ack_fd, names)
     try:
         pidfd = _confine.pidfd_open(pid)
@@ -134,12 +175,11 @@ def serve_until_exit(pid: int, out_fd: int, ready_fd: int, ack_fd: int,
     while True:
         for fd, ev in poller.poll():
             if fd == pidfd:
-                r.finish()
                 return wait(pid)
             if fd == ready_fd:
                 r.on_ready(pidfd, poller)
             elif ev & select.POLLIN:
-                r.on_notification()
+                r.on_notification(where)
             else:  # POLLHUP: no task uses the filter any more
                 poller.unregister(fd)
 
