@@ -633,6 +633,7 @@ def compile_seccomp(
     action: str,
     self_pid: int,
     escape_action: str = "kill",
+    trace_writes: bool = False,
 ) -> bytes:
     """Compile the job's allow-list filter to BPF (sock_filter array bytes) with pyseccomp.
 
@@ -648,7 +649,7 @@ def compile_seccomp(
             "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
     removed = set(extra_deny)
-    if action == "notify":
+    if action == "notify" or trace_writes:
         removed |= set(WRITE_OPEN_ARG)  # added below, with a flags condition
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
     for name in ESCAPE_SYSCALLS if action != escape_action else ():  # else: the default
@@ -668,10 +669,13 @@ def compile_seccomp(
         if name not in removed and name not in allow:
             f.add_rule(sc.ALLOW, name, *args)
 
-    if action == "notify":  # opens for writing are shown to the monitor (it lets them go on)
-        for name in WRITE_OPEN_ARG:
+    if action == "notify" or trace_writes:  # opens for writing are shown to the monitor
+        for name, arg in WRITE_OPEN_ARG.items():
             if name in ALLOWED_SYSCALLS and name not in extra_deny:
-                f.add_rule(sc.ALLOW, name, sc.Arg(WRITE_OPEN_ARG[name], sc.MASKED_EQ, _WMASK, 0))
+                f.add_rule(sc.ALLOW, name, sc.Arg(arg, sc.MASKED_EQ, _WMASK, 0))
+                if trace_writes:  # the reaper traces the job (no user notification: gVisor)
+                    for bit in (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND):
+                        f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
     mask = CLONE_THREAD | CLONE_NS_FLAGS
     when("clone", sc.Arg(0, sc.MASKED_EQ, mask, CLONE_THREAD))
     if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
@@ -815,6 +819,54 @@ def notif_deny(listener: int, notif_id: int, err: int = errno.EPERM) -> None:
 
 class _IoVec(ctypes.Structure):
     _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+PTRACE_PEEKDATA, PTRACE_CONT, PTRACE_GETREGS, PTRACE_SEIZE = 2, 7, 12, 0x4206
+PTRACE_O_TRACECLONE, PTRACE_O_TRACESECCOMP, PTRACE_O_EXITKILL = 8, 0x80, 0x100000
+PTRACE_EVENT_SECCOMP, PTRACE_EVENT_STOP = 7, 128
+_libc.ptrace.restype = ctypes.c_long
+_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+
+
+def ptrace(request: int, tid: int, addr: int = 0, data: int = 0) -> int:
+    """ptrace(2); raises OSError (PEEKDATA: the word, errno checked)."""
+    ctypes.set_errno(0)
+    ret = _libc.ptrace(request, tid, ctypes.c_void_p(addr), ctypes.c_void_p(data))
+    if ret == -1 and ctypes.get_errno():
+        raise OSError(ctypes.get_errno(), _err(f"ptrace({request})"))
+    return int(ret)
+
+
+def seize(pid: int) -> str | None:
+    """Trace ``pid`` (and its threads): its write-opens (SECCOMP_RET_TRACE) stop it for us."""
+    opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
+    try:
+        ptrace(PTRACE_SEIZE, pid, 0, opts)
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+def syscall_regs(tid: int) -> tuple[int, tuple[int, ...]]:
+    """(syscall nr, its six arguments) of a stopped tracee (x86_64 user_regs_struct)."""
+    regs = (ctypes.c_ulonglong * 27)()
+    ptrace(PTRACE_GETREGS, tid, 0, ctypes.addressof(regs))
+    return int(regs[15]), (regs[14], regs[13], regs[12], regs[7], regs[9], regs[8])
+
+
+def peek_string(tid: int, addr: int, limit: int = 4096) -> bytes | None:
+    """A NUL-terminated string of a stopped tracee, word by word (PTRACE_PEEKDATA)."""
+    out = b""
+    while len(out) < limit:
+        try:
+            word = ptrace(PTRACE_PEEKDATA, tid, addr + len(out)) & (1 << 64) - 1
+        except OSError:
+            return None
+        data = word.to_bytes(8, "little")
+        if b"\0" in data:
+            return out + data.split(b"\0", 1)[0]
+        out += data
+    return out
 
 
 def read_string(pid: int, addr: int, limit: int = 4096) -> bytes | None:

@@ -102,6 +102,11 @@ class Worker:
         self.config["private_root"] = "private_root" in layers.applied
         here = WORKER_MOUNT if self.config["private_root"] else WORKER_DIR
         self.read_paths = sorted({*_confine.default_read_paths(here), *config["paths"]["read"]})
+        err = _probe_job_namespaces(config)
+        self.config["job_ns"] = err is None
+        self.config["job_ns_error"] = err
+        if err:
+            layers.info["job_namespaces_error"] = err
         sc = config["syscalls"]
         self.config["denials"] = _denial_mode(sc["action"], self.config["isolation"])
         self.syscall_names = _confine.syscall_names()
@@ -111,22 +116,19 @@ class Worker:
             action = {"kill": kill, "monitor": "notify"}.get(self.config["denials"], kill)
             try:
                 self.bpf = _confine.compile_seccomp(
-                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill
-                )
+                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill,
+                    trace_writes=self.config["isolation"] == "gvisor" and err is None,
+                )  # fmt: skip
                 layers.info["seccomp_action"] = action
                 layers.info["seccomp_escape_action"] = kill
                 break
             except Exception as exc:  # pyseccomp missing or libseccomp refused
                 self.bpf_error = f"{type(exc).__name__}: {exc}"
         layers.info["landlock_abi"] = self.config["landlock_abi"]
-        err = _probe_job_namespaces(config)
-        self.config["job_ns"] = err is None
-        self.config["job_ns_error"] = err
-        if err:
-            layers.info["job_namespaces_error"] = err
         self.allow_missing = {a for a in self.opts.get("allow-missing", "").split(",") if a}
         self.layer_state = layers
         self.layers = layers.to_dict()
+        self.proc_fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY)  # for the jobs' reapers
         self.zygote = Zygote(self)  # before any job data exists in this process
 
     # --- main loop ---------------------------------------------------------------------------
@@ -170,7 +172,8 @@ def _denial_mode(action: str, isolation: str) -> str:
     ``monitor`` (the host kernel): seccomp user notification, answered by the job's reaper with
     the policy's errno and recorded there.  ``kill``: every denial kills the job (SIGSYS, seen by
     the reaper) -- the policy's own ``kill`` action, and the stronger mode standing in under
-    gVisor, whose kernel (runsc 20221219) has no SECCOMP_RET_USER_NOTIF."""
+    gVisor, whose kernel (runsc 20221219) has no SECCOMP_RET_USER_NOTIF; there the reaper
+    traces the job instead to see its write-opens (SECCOMP_RET_TRACE, :mod:`_monitor`)."""
     if action != "errno":
         return "kill"
     return "kill" if isolation == "gvisor" else "monitor"
