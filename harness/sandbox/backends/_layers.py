@@ -18,6 +18,8 @@ LAYER_FIXES: dict[str, str] = {
     "landlock": "boot a kernel with Landlock enabled (lsm=...,landlock)",
     "seccomp": "apt-get install libseccomp2 and pip install pyseccomp",
     "mountns": "the kernel must allow mount namespaces inside the worker's user namespace",
+    "cgroup": "run the harness as root with the cgroup v1 memory and pids controllers mounted, "
+    "or in a cgroup v2 subtree delegated to it with memory and pids enabled",
 }
 """Layer -> how to make it apply (the error names both)."""
 

@@ -17,6 +17,7 @@ import time
 import traceback
 from typing import Any
 
+import _cgroup
 import _child
 import _codec
 import _confine
@@ -98,6 +99,7 @@ class JobRun:
         self.event_bytes = 0
         self.chan_bytes = 0
         self.rpc_pending = False
+        self.cgroup: int | None = None  # the job's cgroup number at the launcher
 
     # --- process life --------------------------------------------------------------------------
     def spawn(self) -> None:
@@ -109,7 +111,7 @@ class JobRun:
             self.workdir = self.fallback_dir = tempfile.mkdtemp(prefix="stopbox-job-")
         # Forked by the zygote, which never held any job's data: nothing of an earlier job is in
         # this job's inherited memory.
-        pid, (c_in_w, c_out_r, out_r, err_r) = w.zygote.spawn(self.workdir)
+        pid, (c_in_w, c_out_r, out_r, err_r), self.cgroup = w.zygote.spawn(self.workdir)
         self.pid = pid
         self.to_child = c_in_w
         os.set_blocking(c_in_w, False)
@@ -367,6 +369,9 @@ class JobRun:
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = _signal_name(sig)
+            if sig == signal.SIGKILL and self._oom_killed():
+                return {"status": "memory", "error": "memory limit reached (the job's cgroup, "
+                        "tmpfs pages included); job killed"}  # fmt: skip
             if sig == signal.SIGSYS:
                 self.violations.append({"kind": "sigsys", "detail": "killed by SIGSYS"})
                 return {"status": "violation", "error": "killed by SIGSYS (denied syscall)"}
@@ -379,6 +384,13 @@ class JobRun:
             return {"status": "killed", "error": f"job killed by {name}"}
         code = os.waitstatus_to_exitcode(status) if status else 0
         return {"status": "error", "error": f"job process exited with code {code}"}
+
+    def _oom_killed(self) -> bool:
+        """Did the kernel OOM-kill a process of this job's cgroup?  Asked of the launcher,
+        which reads memory.oom_control / memory.events from outside the job."""
+        if self.cgroup is None or self.w.cgroups is None:
+            return False
+        return bool(self.w.cgroups.ask({"op": "stat", "n": self.cgroup}).get("oom"))
 
     def _cpu_exhausted(self) -> bool:
         # the kernel's SIGKILL at the hard limit is checked per tick against the thread group's
@@ -539,6 +551,8 @@ class JobRun:
                 **self._job_extras(),
             }
         )
+        if self.cgroup is not None and self.w.cgroups is not None:
+            self.w.cgroups.ask({"op": "end", "n": self.cgroup})  # no reply: removed meanwhile
 
 
 class Zygote:
@@ -547,16 +561,20 @@ class Zygote:
     arguments or RPC replies (those pass through the worker only).  Pipe ends come back to the
     worker by SCM_RIGHTS; the job's wait4 status and rusage by message."""
 
-    def __init__(self, worker: Any) -> None:
+    def __init__(self, worker: Any, cgroup_fd: int | None = None) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             self.sock.close()
+            if worker.cgroups is not None:
+                worker.cgroups.sock.close()  # the worker's own socket to the launcher
             try:
-                _zygote_loop(theirs, worker)
+                _zygote_loop(theirs, worker, cgroup_fd)
             finally:
                 os._exit(0)
         theirs.close()
+        if cgroup_fd is not None:
+            os.close(cgroup_fd)
         self.pid = pid
 
     def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
@@ -570,13 +588,14 @@ class Zygote:
             raise SystemExit("stopbox worker: the zygote is gone")
         return json.loads(data), list(fds)
 
-    def spawn(self, workdir: str) -> tuple[int, list[int]]:
+    def spawn(self, workdir: str) -> tuple[int, list[int], int | None]:
         reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 4)
         if "error" in reply or len(fds) != 4:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"zygote: {reply.get('error', 'no pipes')}")
-        return int(reply["pid"]), fds
+        cgroup = reply.get("cgroup")
+        return int(reply["pid"]), fds, int(cgroup) if cgroup is not None else None
 
     def wait(self, pid: int, *, nohang: bool) -> tuple[int, float, float] | None:
         """(status, cpu seconds, max rss kB) once the job's first process ended, else None."""
@@ -586,8 +605,9 @@ class Zygote:
         return int(reply["status"]), float(reply["cpu_s"]), float(reply["maxrss"])
 
 
-def _zygote_loop(sock: socket.socket, w: Any) -> None:
+def _zygote_loop(sock: socket.socket, w: Any, cgroup_fd: int | None) -> None:
     _confine.set_pdeathsig(signal.SIGKILL)
+    cgroups = _cgroup.Client(cgroup_fd) if cgroup_fd is not None else None
     for fd in (w.in_fd, w.out_fd):  # the zygote never talks to the harness
         try:
             os.close(fd)
@@ -600,8 +620,8 @@ def _zygote_loop(sock: socket.socket, w: Any) -> None:
         msg = json.loads(data)
         if msg.get("op") == "spawn":
             try:
-                pid, fds = _fork_job(str(msg["workdir"]), w, sock)
-                socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], fds)
+                pid, fds, cg = _fork_job(str(msg["workdir"]), w, sock, cgroups)
+                socket.send_fds(sock, [json.dumps({"pid": pid, "cgroup": cg}).encode()], fds)
                 for fd in fds:
                     os.close(fd)
             except OSError as exc:
@@ -618,7 +638,12 @@ def _zygote_loop(sock: socket.socket, w: Any) -> None:
             sock.sendall(json.dumps(reply).encode())
 
 
-def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]]:
+def _fork_job(
+    workdir: str, w: Any, sock: socket.socket, cgroups: _cgroup.Client | None
+) -> tuple[int, list[int], int | None]:
+    """Fork the job's first process; with the cgroup layer it waits until the launcher moved
+    it into its own job cgroup (the job proper, forked from it, inherits the cgroup)."""
+    go_r, go_w = os.pipe() if cgroups is not None else (-1, -1)
     c_in_r, c_in_w = os.pipe()
     c_out_r, c_out_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -634,10 +659,30 @@ def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]
             sock.close()
             for fd in (c_in_w, c_out_r, out_r, err_r):
                 os.close(fd)
+            if cgroups is not None:
+                cgroups.sock.close()
+                os.close(go_w)
+                if os.read(go_r, 1) != b"G":  # not in its cgroup: never run anything
+                    os._exit(70)
+                os.close(go_r)
             _child.enter(job, (c_in_r, c_out_w, out_w, err_w), workdir, w)
         except BaseException:  # noqa: B036 - never return into the zygote loop
             traceback.print_exc()
         os._exit(70)
     for fd in (c_in_r, c_out_w, out_w, err_w):
         os.close(fd)
-    return pid, [c_in_w, c_out_r, out_r, err_r]
+    cg = None
+    if cgroups is not None:
+        os.close(go_r)
+        reply = cgroups.ask({"op": "join"}, pid=pid)
+        if "error" in reply:
+            os.close(go_w)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            for fd in (c_in_w, c_out_r, out_r, err_r):
+                os.close(fd)
+            raise OSError(str(reply["error"]))
+        cg = int(reply["n"])
+        os.write(go_w, b"G")
+        os.close(go_w)
+    return pid, [c_in_w, c_out_r, out_r, err_r], cg
