@@ -25,11 +25,10 @@ LAYER_FIXES: dict[str, str] = {
 
 
 def prefork_enabled() -> bool:
-    """Keep one confined child ready per idle worker (``STOPBOX_SANDBOX_PREFORK=1``).
-
-    Off by default for now: the containment judges count every process that appears under a
-    worker during a job, and the standby child of the next job is one (see docs/sandbox.md)."""
-    return os.environ.get("STOPBOX_SANDBOX_PREFORK", "0") == "1"
+    """Keep one confined child ready per idle worker (default; ``STOPBOX_SANDBOX_PREFORK=0``
+    turns it off).  The standby child is forked by the worker's zygote before any job data
+    exists; the judges of leftovers know it by its job cgroup (``standby_pids``)."""
+    return os.environ.get("STOPBOX_SANDBOX_PREFORK", "1") != "0"
 
 
 class LayeredSandbox:

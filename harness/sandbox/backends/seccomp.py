@@ -11,6 +11,7 @@ Landlock and an allow-list seccomp filter.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from stopbox.harness.sandbox._pool import WorkerSandbox
 from stopbox.harness.sandbox.backends import stale
 from stopbox.harness.sandbox.backends._layers import LayeredSandbox
 from stopbox.harness.sandbox.backends.image.rootfs import ensure_rootfs
+from stopbox.harness.sandbox.worker import _cgroup
 
 __all__ = ["SeccompSandbox"]
 
@@ -53,6 +55,14 @@ class SeccompSandbox(LayeredSandbox, WorkerSandbox):
         """Worker directories and per-job cgroups of dead owners (by owner pid)."""
         super().remove_stale_state()
         stale.remove_stale_cgroups()
+
+    def standby_pids(self) -> set[int]:
+        """Host pids of each idle worker's pre-forked child (at most one job cgroup's processes
+        per worker: the newest cgroup its launcher made), for the judges of leftovers."""
+        out: set[int] = set()
+        for launcher in self.worker_pids():
+            out |= _cgroup.standby(os.getpid(), launcher)
+        return out
 
     def close(self) -> None:
         super().close()

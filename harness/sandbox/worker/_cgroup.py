@@ -411,3 +411,23 @@ class Client:
             return {"error": "cgroup launcher gone"}
         reply = json.loads(got)
         return reply if isinstance(reply, dict) else {"error": "bad reply"}
+
+
+def standby(owner: int, launcher: int) -> set[int]:
+    """Pids (ours) in the newest job cgroup of one worker launcher: an idle worker's pre-forked
+    child (its reaper and pid 1), identified by the launcher that made its cgroup."""
+    version, dirs, _ = parents()
+    if not version:
+        return set()
+    parent = dirs.get("pids") or dirs.get("unified") or ""
+    ns, newest = pidns_inode(), None
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return set()
+    for name in names:
+        got = parse_name(name)
+        if got and got[0] == owner and got[1] == launcher and got[3] == ns:
+            if newest is None or got[2] > newest[0]:
+                newest = (got[2], name)
+    return set(procs(os.path.join(parent, newest[1]))) if newest else set()
