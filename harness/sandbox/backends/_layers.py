@@ -45,6 +45,8 @@ class LayeredSandbox:
         opts = [f"--isolation={self.isolation}"]
         if prefork_enabled():
             opts.append("--prefork=1")
+        if os.environ.get("STOPBOX_SANDBOX_PROFILE") == "1":  # bench/sandbox.py --steps
+            opts.append("--profile=1")
         if rootfs is not None:
             opts.append(f"--rootfs={rootfs}")
         allowed = self.allowed_missing()

@@ -378,13 +378,17 @@ def _sender(anc: list[tuple[int, int, bytes]]) -> int:
 def _join_job(mgr: JobCgroups, n: int, pid: int) -> dict[str, Any]:
     if pid <= 1:
         return {"error": "no sender credentials"}
+    t0 = time.monotonic()
     try:
         dirs = mgr.create(n)
+        t1 = time.monotonic()
         mgr.join(n, pid)
     except OSError as exc:
         mgr.remove(n)
         return {"error": f"cgroup for the job: {exc}"}
-    return {"n": n, "dirs": dirs}
+    t2 = time.monotonic()
+    return {"n": n, "dirs": dirs, "create_ms": round((t1 - t0) * 1000, 3),
+            "move_ms": round((t2 - t1) * 1000, 3)}  # fmt: skip
 
 
 class Client:
@@ -392,11 +396,22 @@ class Client:
 
     def __init__(self, fd: int) -> None:
         self.sock = socket.socket(fileno=fd)
+        self.last_ms = 0.0
+        self.last_times: dict[str, float] = {}
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def ask(self, msg: dict[str, Any], pid: int | None = None) -> dict[str, Any]:
+        t = time.monotonic()
+        try:
+            reply = self._ask(msg, pid)
+            self.last_times = {k: v for k, v in reply.items() if k.endswith("_ms")}
+            return reply
+        finally:
+            self.last_ms = round((time.monotonic() - t) * 1000, 3)
+
+    def _ask(self, msg: dict[str, Any], pid: int | None) -> dict[str, Any]:
         data = json.dumps(msg).encode()
         try:
             if pid is None:

@@ -38,6 +38,7 @@ from typing import Any  # noqa: E402
 import _cgroup  # noqa: E402
 import _codec  # noqa: E402
 import _confine  # noqa: E402
+import _profile  # noqa: E402
 import helpers  # noqa: E402, F401 - preloaded for untrusted improvers
 from _jobrun import JobRun, Zygote  # noqa: E402
 
@@ -64,9 +65,9 @@ class Worker:
         self.layers: dict[str, Any] = {}
         self.jobs_dir: str | None = None
         self.allow_missing: set[str] = set()
-        self.next_job: JobRun | None = None
         self.prefork = False
         self.cgroups: _cgroup.Client | None = None
+        self.profile = self.opts.get("profile") == "1"
 
     # --- harness side ----------------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
@@ -129,6 +130,8 @@ class Worker:
             layers.info["job_namespaces_error"] = err
         self.allow_missing = {a for a in self.opts.get("allow-missing", "").split(",") if a}
         self.layer_state = layers
+        if self.profile:  # bench/sandbox.py: where a job's time goes (wraps _confine)
+            _profile.install(layers.info)
         self.layers = layers.to_dict()
         if CGROUP_FDS:
             self.cgroups = _cgroup.Client(CGROUP_FDS["worker"])
@@ -144,9 +147,11 @@ class Worker:
         self.send(
             {"op": "ready", "pid": os.getpid(), "layers": self.layers, "jobs_dir": self.jobs_dir}
         )
-        self.prefork = self.opts.get("prefork") == "1"
+        # Pre-fork: the next job's child is asked of the zygote ahead of time (when idle, and
+        # while a job runs), so it is forked, in its cgroup and confined when its job comes.
+        self.prefork = self.opts.get("prefork") == "1" and bool(self.config.get("job_ns"))
         if self.prefork:
-            self.next_job = JobRun(self).prepare()
+            self.zygote.request(SCRATCH)
         while True:
             try:
                 msg = self.recv()
@@ -154,15 +159,14 @@ class Worker:
                 return
             op = msg.get("op")
             if op == "job":
-                job, self.next_job = self.next_job or JobRun(self), None
+                job = JobRun(self)
+                job.preforked = self.zygote.pending or self.zygote.ready is not None
                 try:
                     job.run(msg)
                 except (EOFError, SystemExit, KeyboardInterrupt):
                     raise
                 except BaseException:  # noqa: B036 - the worker survives every job
                     traceback.print_exc()
-                if self.prefork:  # the next job's child, forked and confined now
-                    self.next_job = JobRun(self).prepare()
             elif op == "ping":
                 self.send({"op": "pong"})
             elif op == "exit":
