@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from stopbox.harness.choices import BackendName
 from stopbox.harness.commands._lm_options import (
     BASE_URL_HELP,
     CONCURRENCY_HELP,
@@ -16,7 +17,6 @@ from stopbox.harness.commands._lm_options import (
     check_concurrency,
     prepare_lm,
 )
-from stopbox.harness.commands.audit import BackendName
 from stopbox.harness.errors import UsageError
 
 __all__ = ["register", "study_app", "lm_spec_with_red_team"]
