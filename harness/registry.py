@@ -44,13 +44,19 @@ class Registry(Generic[T]):
     """Entries of one kind by name (see the module docstring)."""
 
     def __init__(
-        self, kind: str, *, builtins: Iterable[str] = (), missing_ok: bool = False
+        self,
+        kind: str,
+        *,
+        builtins: Iterable[str] | Callable[[], Iterable[str]] = (),
+        missing_ok: bool = False,
     ) -> None:
+        """``builtins``: module names, or a function returning them (called on the first lookup,
+        for a list read from data, e.g. the task directories)."""
         self.kind = kind
-        self._builtins = tuple(builtins)
+        self._builtins = builtins if callable(builtins) else tuple(builtins)
         self._missing_ok = missing_ok
         self._entries: dict[str, T] = {}
-        self._loaded = not self._builtins
+        self._loaded = self._builtins == ()
         self._loading_thread: int | None = None
         # Two locks: registering takes only ``_lock`` (never held across an import), so a thread
         # that imports a builtin module on its own while another thread loads cannot deadlock.
@@ -89,7 +95,8 @@ class Registry(Generic[T]):
                 return
             self._loading_thread = threading.get_ident()
             try:
-                for module in self._builtins:
+                builtins = self._builtins() if callable(self._builtins) else self._builtins
+                for module in builtins:
                     self._import(module)
                 self._loaded = True
             finally:
