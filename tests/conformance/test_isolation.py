@@ -238,8 +238,9 @@ def test_fcntl_cannot_make_the_worker_a_signal_target(sandbox: Sandbox) -> None:
         "    return out\n"
     )
     res = sandbox.exec(src, entry="f")
-    assert res.ok, res.error
-    assert res.value == []
+    # each denial is seen outside the job (monitor: violation; under gVisor: SIGSYS)
+    assert res.status is Status.VIOLATION and res.violations, res.error
+    assert res.value in ([], None)
 
 
 def test_a_required_layer_that_cannot_apply_refuses_to_start(

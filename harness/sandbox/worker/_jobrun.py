@@ -120,14 +120,15 @@ class JobRun:
         # this job's inherited memory.
         self.mark("spawn0")
         self.z = w.pick_zygote()
-        pid, (c_in_w, c_out_r, out_r, err_r), self.cgroup = self.z.spawn(self.workdir)
+        pid, (c_in_w, c_out_r, out_r, err_r, mon_r), self.cgroup = self.z.spawn(self.workdir)
         self.mark("spawn1")
         if self.marks is not None:
             self.marks.zygote = {"in_zygote": self.z.fork_ms}
         self.pid = pid
         self.to_child = c_in_w
         os.set_blocking(c_in_w, False)
-        self.fds = {"chan": c_out_r, "out": out_r, "err": err_r}
+        self.fds = {"chan": c_out_r, "out": out_r, "err": err_r, "monitor": mon_r}
+        self.monitor_buf = b""
         self.chan_reader = _codec.FrameReader()
         self.sel = selectors.DefaultSelector()
         for name, fd in self.fds.items():
@@ -202,7 +203,9 @@ class JobRun:
             if fd in self.sel.get_map():
                 self.sel.unregister(fd)
             return -1
-        if name in ("out", "err"):
+        if name == "monitor":
+            self._monitor(data)
+        elif name in ("out", "err"):
             buf = self.out if name == "out" else self.err
             room = self.output_cap - len(self.out) - len(self.err)
             buf += data[: max(room, 0)]
@@ -213,6 +216,39 @@ class JobRun:
                 )
                 self.kill("output_cap")
         return len(data)
+
+    def _monitor(self, data: bytes) -> None:
+        """Records of the denial monitor (the job's reaper, outside the job; trusted): each
+        denial after untrusted code started is a violation, earlier ones start-up events."""
+        self.monitor_buf += data
+        *lines, self.monitor_buf = self.monitor_buf.split(b"\n")
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if "path" in rec and not rec.get("startup"):
+                self.violations.append({"kind": "landlock", "path": str(rec["path"])[:500],
+                                        "detail": "open for writing outside the writable paths "
+                                        "(seen by the monitor outside the job)",
+                                        "source": "monitor"})  # fmt: skip
+            elif "syscall" in rec and not rec.get("startup"):
+                self.violations.append({"kind": "seccomp", "detail": f"{rec['syscall']} denied "
+                                        "(seen by the monitor outside the job)",
+                                        "syscall": rec["syscall"], "nr": rec.get("nr"),
+                                        "source": "monitor"})  # fmt: skip
+            elif "syscall" in rec:
+                self.events.append({"kind": "sandbox", "event": "startup_denial", **rec})
+            elif "capped" in rec and not rec.get("startup"):
+                self.violations.append(
+                    {
+                        "kind": "seccomp",
+                        "detail": f"more than {rec['capped']} denied syscalls (records capped)",
+                        "source": "monitor",
+                    }
+                )
+            elif "monitor_error" in rec:
+                self.violations.append({"kind": "monitor", "detail": str(rec["monitor_error"])})
 
     def _event(self, event: Any) -> None:
         if not isinstance(event, dict):
@@ -351,7 +387,7 @@ class JobRun:
     def _settle(self) -> None:
         """After the child is gone: wait for it, then drain its pipes to EOF."""
         self.reap()
-        for name in ("out", "err"):
+        for name in ("out", "err", "monitor"):
             self._drain_all(name, wait=0.2)
 
     def _drain_all(self, name: str, wait: float) -> None:
@@ -414,6 +450,7 @@ class JobRun:
     # --- driving ----------------------------------------------------------------------------------
     def result(self, child: Any, start: float, out0: int, err0: int) -> dict[str, Any]:
         wall = time.monotonic() - start
+        self._drain_all("monitor", wait=0.0)  # denials recorded before the result was sent
         if child is _STOPPED:
             res = self.death_result()
         else:
@@ -550,7 +587,8 @@ class JobRun:
         self.kill(self.dead or "closed")
         if answered:
             self._poll_output()
-        else:
+            self._drain_all("monitor", wait=0.0)  # denial records are written before the
+        else:  # denied syscall returns, so all of them up to the job's last answer are there
             self._cleanup()
         if self.marks is not None:
             self.marks("closed_sent")  # the frame below is sent at once (its extras are ready)
@@ -642,13 +680,13 @@ class Zygote:
 
     def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
         if self.pending:  # the zygote answers in order: first the spawn asked for earlier
-            self.ready, self.pending = self._recv(4), False
+            self.ready, self.pending = self._recv(5), False
         self._send(msg)
         return self._recv(nfds)
 
     def request(self, workdir: str) -> None:
-        """Ask for the next job's child without waiting: the zygote forks it (and the launcher
-        moves it into its cgroup) while this worker runs the current job."""
+        """Ask for the next job's child without waiting: the zygote forks it (born in the
+        zygote's cgroup) while this worker runs the current job."""
         if not self.pending and self.ready is None:
             self._send({"op": "spawn", "workdir": workdir})
             self.pending = True
@@ -658,10 +696,10 @@ class Zygote:
         if self.ready is not None:
             (reply, fds), self.ready = self.ready, None
         elif self.pending:
-            (reply, fds), self.pending = self._recv(4), False
+            (reply, fds), self.pending = self._recv(5), False
         else:
-            reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 4)
-        if "error" in reply or len(fds) != 4:
+            reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 5)
+        if "error" in reply or len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"zygote: {reply.get('error', 'no pipes')}")
@@ -750,6 +788,7 @@ def _fork_job(workdir: str, w: Any, sock: socket.socket, in_cgroup: bool) -> tup
     c_out_r, c_out_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    mon_r, mon_w = os.pipe()
     job = {
         "allow_imports": w.config["allow_imports"],
         "readable": w.read_paths,
@@ -759,14 +798,14 @@ def _fork_job(workdir: str, w: Any, sock: socket.socket, in_cgroup: bool) -> tup
     if pid == 0:  # the job process
         try:
             sock.close()
-            for fd in (c_in_w, c_out_r, out_r, err_r):
+            for fd in (c_in_w, c_out_r, out_r, err_r, mon_r):
                 os.close(fd)
             if in_cgroup:  # the OOM killer's first choice in the cgroup: the job, not the zygote
                 _first_oom_victim()
-            _child.enter(job, (c_in_r, c_out_w, out_w, err_w), workdir, w)
+            _child.enter(job, (c_in_r, c_out_w, out_w, err_w, mon_w), workdir, w)
         except BaseException:  # noqa: B036 - never return into the zygote loop
             traceback.print_exc()
         os._exit(70)
-    for fd in (c_in_r, c_out_w, out_w, err_w):
+    for fd in (c_in_r, c_out_w, out_w, err_w, mon_w):
         os.close(fd)
-    return pid, [c_in_w, c_out_r, out_r, err_r]
+    return pid, [c_in_w, c_out_r, out_r, err_r, mon_r]

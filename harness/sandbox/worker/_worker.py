@@ -109,10 +109,12 @@ class Worker:
         here = WORKER_MOUNT if self.config["private_root"] else WORKER_DIR
         self.read_paths = sorted({*_confine.default_read_paths(here), *config["paths"]["read"]})
         sc = config["syscalls"]
+        self.config["denials"] = _denial_mode(sc["action"], self.config["isolation"])
+        self.syscall_names = _confine.syscall_names()
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
         for kill in ("kill", "kill_thread"):
-            action = kill if sc["action"] == "kill" else sc["action"]
+            action = {"kill": kill, "monitor": "notify"}.get(self.config["denials"], kill)
             try:
                 self.bpf = _confine.compile_seccomp(
                     sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill
@@ -196,6 +198,18 @@ class Worker:
                 self.send({"op": "pong"})
             elif op == "exit":
                 return
+
+
+def _denial_mode(action: str, isolation: str) -> str:
+    """How a denied syscall becomes visible outside the job.
+
+    ``monitor`` (the host kernel): seccomp user notification, answered by the job's reaper with
+    the policy's errno and recorded there.  ``kill``: every denial kills the job (SIGSYS, seen by
+    the reaper) -- the policy's own ``kill`` action, and the stronger mode standing in under
+    gVisor, whose kernel (runsc 20221219) has no SECCOMP_RET_USER_NOTIF."""
+    if action != "errno":
+        return "kill"
+    return "kill" if isolation == "gvisor" else "monitor"
 
 
 _PRELOAD = (
