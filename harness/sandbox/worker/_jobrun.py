@@ -17,9 +17,11 @@ import time
 import traceback
 from typing import Any
 
+import _cgroup
 import _child
 import _codec
 import _confine
+import _profile
 
 WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
 MAX_EVENTS = 1000
@@ -98,6 +100,13 @@ class JobRun:
         self.event_bytes = 0
         self.chan_bytes = 0
         self.rpc_pending = False
+        self.cgroup: int | None = None  # the job's cgroup number at the launcher
+        self.marks = _profile.Marks() if getattr(worker, "profile", False) else None
+        self.preforked = False
+
+    def mark(self, name: str) -> None:
+        if self.marks is not None:
+            self.marks(name)
 
     # --- process life --------------------------------------------------------------------------
     def spawn(self) -> None:
@@ -109,7 +118,12 @@ class JobRun:
             self.workdir = self.fallback_dir = tempfile.mkdtemp(prefix="stopbox-job-")
         # Forked by the zygote, which never held any job's data: nothing of an earlier job is in
         # this job's inherited memory.
-        pid, (c_in_w, c_out_r, out_r, err_r, mon_r) = w.zygote.spawn(self.workdir)
+        self.mark("spawn0")
+        self.z = w.pick_zygote()
+        pid, (c_in_w, c_out_r, out_r, err_r, mon_r), self.cgroup = self.z.spawn(self.workdir)
+        self.mark("spawn1")
+        if self.marks is not None:
+            self.marks.zygote = {"in_zygote": self.z.fork_ms}
         self.pid = pid
         self.to_child = c_in_w
         os.set_blocking(c_in_w, False)
@@ -137,7 +151,7 @@ class JobRun:
     def reap(self) -> None:
         if self.wait_status is not None or not self.pid:
             return
-        z = self.w.zygote
+        z = self.z
         if self.dead == "exited":  # the job ended by itself: let its reaper report how
             deadline = time.monotonic() + 0.5
             while time.monotonic() < deadline:
@@ -252,6 +266,8 @@ class JobRun:
                             f"{MAX_EVENT_BYTES} bytes of events")  # fmt: skip
             return
         event = {k: v for k, v in event.items() if isinstance(k, str)}
+        if self.marks is not None and event.get("event") == "layers":
+            self.marks.layers_event(event)
         self.events.append(event)
         name = str(event.get("event", ""))
         syscall = _confine.EVENT_SYSCALLS.get(name) or (
@@ -403,6 +419,9 @@ class JobRun:
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = _signal_name(sig)
+            if sig == signal.SIGKILL and self._oom_killed():
+                return {"status": "memory", "error": "memory limit reached (the job's cgroup, "
+                        "tmpfs pages included); job killed"}  # fmt: skip
             if sig == signal.SIGSYS:
                 self.violations.append({"kind": "sigsys", "detail": "killed by SIGSYS"})
                 return {"status": "violation", "error": "killed by SIGSYS (denied syscall)"}
@@ -415,6 +434,13 @@ class JobRun:
             return {"status": "killed", "error": f"job killed by {name}"}
         code = os.waitstatus_to_exitcode(status) if status else 0
         return {"status": "error", "error": f"job process exited with code {code}"}
+
+    def _oom_killed(self) -> bool:
+        """Did the kernel OOM-kill a process of this job's cgroup?  Asked of the launcher,
+        which reads memory.oom_control / memory.events from outside the job."""
+        if self.cgroup is None or self.w.cgroups is None:
+            return False
+        return bool(self.w.cgroups.ask({"op": "stat", "n": self.cgroup}).get("oom"))
 
     def _cpu_exhausted(self) -> bool:
         # the kernel's SIGKILL at the hard limit is checked per tick against the thread group's
@@ -458,22 +484,18 @@ class JobRun:
         for name in ("out", "err"):
             self._drain_all(name, wait=0.0)
 
-    def prepare(self) -> JobRun | None:
-        """Fork and confine the job's processes ahead of time (the worker does this while idle,
-        so a warm job is: load, one call, result).  None when that failed (run() retries)."""
-        try:
-            self.spawn()
-        except OSError:
-            return None
-        return self
-
     def run(self, msg: dict[str, Any] | None = None) -> None:
         if msg is not None:
             self.msg = msg
+        self.mark("job")
         start = time.monotonic()
         try:
             if not self.pid:
                 self.spawn()
+            if getattr(self.w, "prefork", False) and self.w.config.get("isolation") == "host":
+                # the next job's child, made by the other zygote while this job runs (not under
+                # gVisor: its mount namespaces made during a job saw that job's tmpfs mounts)
+                self.w.other_zygote(self.z).request(self.workdir)
         except OSError as exc:
             self.w.send(
                 {
@@ -489,8 +511,10 @@ class JobRun:
         try:
             timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
             keys = ("source", "filename", "as_script")
+            self.mark("load_sent")
             self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
             child = self.wait_for("loaded", float(timeout))
+            self.mark("loaded")
             self.w.send(
                 {"op": "loaded", "result": self.result(child, start, 0, 0), **self._job_extras()}
             )
@@ -511,12 +535,15 @@ class JobRun:
                     }
                 else:
                     keys = ("entry", "args", "kwargs")
+                    self.mark("call_sent")
                     self._to_child({"op": "call", **{k: msg.get(k) for k in keys}})
                     child = self.wait_for(
                         "result", float(msg.get("timeout") or self.default_timeout)
                     )
+                    self.mark("result")
                     res = self.result(child, t0, out0, err0)
                 self.w.send({"op": "result", "result": res, **self._job_extras()})
+                self.mark("result_sent")
         finally:
             self.finish(start)
 
@@ -550,17 +577,22 @@ class JobRun:
         return extras
 
     def finish(self, start: float) -> None:
+        """End the job.  A job still alive after its last answer (the usual case) is killed and
+        the ``closed`` frame sent at once, with what it wrote before the kill (all of that is
+        in the pipes by then); waiting for its processes, closing its pipes and removing its
+        cgroup follow while the harness already has the result.  A job that died is waited
+        for first: how it ended is part of what ``closed`` says."""
+        self.mark("finish")
+        answered = self.dead is None
         self.kill(self.dead or "closed")
-        self._settle()
-        self._reap_strays()
-        for fd in (self.to_child, *self.fds.values()):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.sel.close()
-        if self.fallback_dir is not None:
-            _confine.remove_tree(self.fallback_dir)
+        if answered:
+            self._poll_output()
+            self._drain_all("monitor", wait=0.0)  # denial records are written before the
+        else:  # denied syscall returns, so all of them up to the job's last answer are there
+            self._cleanup()
+        if self.marks is not None:
+            self.marks("closed_sent")  # the frame below is sent at once (its extras are ready)
+            self.events.append(self.marks.event(self.preforked))
         self.w.send(
             {
                 "op": "closed",
@@ -576,6 +608,24 @@ class JobRun:
                 **self._job_extras(),
             }
         )
+        if answered:
+            self._cleanup()
+        if self.cgroup is not None and self.w.cgroups is not None:
+            self.w.cgroups.ask({"op": "end", "n": self.cgroup})  # what is left of it is killed
+        self.mark("end")
+
+    def _cleanup(self) -> None:
+        self._settle()
+        self._reap_strays()
+        for fd in (self.to_child, *self.fds.values()):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.sel.close()
+        if self.fallback_dir is not None:
+            _confine.remove_tree(self.fallback_dir)
+            self.fallback_dir = None
 
 
 class Zygote:
@@ -584,21 +634,42 @@ class Zygote:
     arguments or RPC replies (those pass through the worker only).  Pipe ends come back to the
     worker by SCM_RIGHTS; the job's wait4 status and rusage by message."""
 
-    def __init__(self, worker: Any) -> None:
+    def __init__(
+        self, worker: Any, cgroup_fd: int | None = None, others: tuple[int, ...] = ()
+    ) -> None:
+        """``others``: fds of the worker this zygote must not keep (the worker's own socket to
+        the launcher, the other zygote's)."""
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             self.sock.close()
+            for fd in others:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
             try:
-                _zygote_loop(theirs, worker)
+                _zygote_loop(theirs, worker, cgroup_fd)
+            except BaseException:  # noqa: B036 - said on stderr; the worker sees us gone
+                traceback.print_exc()
             finally:
                 os._exit(0)
         theirs.close()
+        if cgroup_fd is not None:
+            os.close(cgroup_fd)
         self.pid = pid
+        self.fork_ms: float | None = None
+        self.pending = False  # a spawn asked for and not yet answered
+        self.ready: tuple[dict[str, Any], list[int]] | None = None  # answered, not yet taken
 
-    def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+    def _send(self, msg: dict[str, Any]) -> None:
         try:
             self.sock.sendall(json.dumps(msg).encode())
+        except OSError as exc:
+            raise SystemExit(f"stopbox worker: the zygote is gone ({exc})") from None
+
+    def _recv(self, nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+        try:
             data, fds, _, _ = socket.recv_fds(self.sock, 4096, nfds) if nfds else (
                 self.sock.recv(4096), [], 0, None)  # fmt: skip
         except OSError as exc:
@@ -607,13 +678,34 @@ class Zygote:
             raise SystemExit("stopbox worker: the zygote is gone")
         return json.loads(data), list(fds)
 
-    def spawn(self, workdir: str) -> tuple[int, list[int]]:
-        reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 5)
+    def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+        if self.pending:  # the zygote answers in order: first the spawn asked for earlier
+            self.ready, self.pending = self._recv(5), False
+        self._send(msg)
+        return self._recv(nfds)
+
+    def request(self, workdir: str) -> None:
+        """Ask for the next job's child without waiting: the zygote forks it (born in the
+        zygote's cgroup) while this worker runs the current job."""
+        if not self.pending and self.ready is None:
+            self._send({"op": "spawn", "workdir": workdir})
+            self.pending = True
+
+    def spawn(self, workdir: str) -> tuple[int, list[int], int | None]:
+        """The child asked for earlier (pre-fork), else a new one now."""
+        if self.ready is not None:
+            (reply, fds), self.ready = self.ready, None
+        elif self.pending:
+            (reply, fds), self.pending = self._recv(5), False
+        else:
+            reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 5)
         if "error" in reply or len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"zygote: {reply.get('error', 'no pipes')}")
-        return int(reply["pid"]), fds
+        cgroup = reply.get("cgroup")
+        self.fork_ms = reply.get("fork_ms")
+        return int(reply["pid"]), fds, int(cgroup) if cgroup is not None else None
 
     def wait(self, pid: int, *, nohang: bool) -> tuple[int, float, float] | None:
         """(status, cpu seconds, max rss kB) once the job's first process ended, else None."""
@@ -623,13 +715,23 @@ class Zygote:
         return int(reply["status"]), float(reply["cpu_s"]), float(reply["maxrss"])
 
 
-def _zygote_loop(sock: socket.socket, w: Any) -> None:
+def _zygote_loop(sock: socket.socket, w: Any, cgroup_fd: int | None) -> None:
     _confine.set_pdeathsig(signal.SIGKILL)
     for fd in (w.in_fd, w.out_fd):  # the zygote never talks to the harness
         try:
             os.close(fd)
         except OSError:
             pass
+    cgroup: int | None = None
+    refused = None
+    if cgroup_fd is not None:  # our own cgroup: every job we fork is born in it
+        client = _cgroup.Client(cgroup_fd)
+        got = client.ask({"op": "adopt"})
+        client.sock.close()
+        if "error" in got:
+            refused = str(got["error"])
+        else:
+            cgroup = int(got["n"])
     while True:
         data = sock.recv(4096)
         if not data:
@@ -637,25 +739,51 @@ def _zygote_loop(sock: socket.socket, w: Any) -> None:
         msg = json.loads(data)
         if msg.get("op") == "spawn":
             try:
-                pid, fds = _fork_job(str(msg["workdir"]), w, sock)
-                socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], fds)
+                if refused is not None:  # fail closed: no job outside its cgroup
+                    raise OSError(f"cgroup: {refused}")
+                t0 = time.monotonic()
+                pid, fds = _fork_job(str(msg["workdir"]), w, sock, cgroup is not None)
+                took = {"fork_ms": round((time.monotonic() - t0) * 1000, 3)}
+                reply = json.dumps({"pid": pid, "cgroup": cgroup, **took}).encode()
+                socket.send_fds(sock, [reply], fds)
                 for fd in fds:
                     os.close(fd)
             except OSError as exc:
                 sock.sendall(json.dumps({"error": str(exc)}).encode())
         elif msg.get("op") == "wait":
-            reply: dict[str, Any] = {"done": False}
+            done: dict[str, Any] = {"done": False}
             try:
                 got, status, ru = os.wait4(int(msg["pid"]), os.WNOHANG if msg.get("nohang") else 0)
                 if got:
-                    reply = {"done": True, "status": status, "maxrss": ru.ru_maxrss,
-                             "cpu_s": ru.ru_utime + ru.ru_stime}  # fmt: skip
+                    done = {"done": True, "status": status, "maxrss": ru.ru_maxrss,
+                            "cpu_s": ru.ru_utime + ru.ru_stime}  # fmt: skip
             except ChildProcessError:
-                reply = {"done": True, "status": 0, "maxrss": 0, "cpu_s": 0.0}
-            sock.sendall(json.dumps(reply).encode())
+                done = {"done": True, "status": 0, "maxrss": 0, "cpu_s": 0.0}
+            sock.sendall(json.dumps(done).encode())
 
 
-def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]]:
+PR_SET_DUMPABLE = 4
+
+
+def _first_oom_victim() -> None:
+    """oom_score_adj 1000 for this (job) process, so a memory-cgroup OOM kill ends the job and
+    never the zygote sharing its cgroup (raising it needs no privilege).  The worker's processes
+    are not dumpable (their ids changed when they entered the user namespace), so their /proc
+    files belong to the host's root: dumpable is set for this one write and cleared again."""
+    libc = _confine._libc
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    try:
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(fd, b"1000")
+        finally:
+            os.close(fd)
+    finally:
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _fork_job(workdir: str, w: Any, sock: socket.socket, in_cgroup: bool) -> tuple[int, list[int]]:
+    """Fork the job's first process (born in this zygote's cgroup, when there is one)."""
     c_in_r, c_in_w = os.pipe()
     c_out_r, c_out_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -672,6 +800,8 @@ def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]
             sock.close()
             for fd in (c_in_w, c_out_r, out_r, err_r, mon_r):
                 os.close(fd)
+            if in_cgroup:  # the OOM killer's first choice in the cgroup: the job, not the zygote
+                _first_oom_victim()
             _child.enter(job, (c_in_r, c_out_w, out_w, err_w, mon_w), workdir, w)
         except BaseException:  # noqa: B036 - never return into the zygote loop
             traceback.print_exc()
