@@ -639,7 +639,8 @@ def compile_seccomp(
 
     Default action: deny (EPERM, or kill the process with SIGSYS for action ``kill``; for
     ``notify`` the kernel asks the listener outside the job, which records the denial and
-    answers EPERM: :func:`load_seccomp_listener`, :class:`DenialMonitor`).
+    answers EPERM: :func:`load_seccomp_listener`, ``_monitor``).  ``trace_writes``: opens for
+    writing stop the job for its tracer (SECCOMP_RET_TRACE; gVisor has no user notification).
     ``allow``: extra syscalls allowed unconditionally; ``extra_deny``: entries taken out of
     the allow-list (also out of the filtered ones).
     """
@@ -648,38 +649,47 @@ def compile_seccomp(
     deny = {"errno": sc.ERRNO(errno.EPERM), "kill": sc.KILL_PROCESS, "kill_thread": sc.KILL,
             "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
-    removed = set(extra_deny)
-    if action == "notify" or trace_writes:
-        removed |= set(WRITE_OPEN_ARG)  # added below, with a flags condition
+    watch_writes = action == "notify" or trace_writes
+    removed = set(extra_deny) | (set(WRITE_OPEN_ARG) if watch_writes else set())
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
-    for name in ESCAPE_SYSCALLS if action != escape_action else ():  # else: the default
-        if name in allow:
-            continue
+    if action != escape_action:  # else the default action kills them already
+        _add_rules(f, kill, [n for n in ESCAPE_SYSCALLS if n not in allow])
+    _add_rules(f, sc.ALLOW, sorted((set(ALLOWED_SYSCALLS) | set(allow)) - removed))
+    if watch_writes:
+        _add_write_open_rules(f, sc, extra_deny, trace_writes)
+    _add_filtered_rules(f, sc, removed, allow, self_pid)
+    if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
+        f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    return _export_bpf(f)
+
+
+def _add_rules(f: Any, action: Any, names: Iterable[str]) -> None:
+    for name in names:
         try:
-            f.add_rule(kill, name)
-        except (OSError, ValueError, RuntimeError):
-            continue
-    for name in sorted((set(ALLOWED_SYSCALLS) | set(allow)) - removed):
-        try:
-            f.add_rule(sc.ALLOW, name)
+            f.add_rule(action, name)
         except (OSError, ValueError, RuntimeError):  # unknown on this arch/libseccomp
             continue
+
+
+def _add_write_open_rules(f: Any, sc: Any, extra_deny: Sequence[str], trace: bool) -> None:
+    """open/openat without write flags: allowed; with them: the default action (notify: the
+    monitor sees it) or, with ``trace``, SECCOMP_RET_TRACE for the reaper tracing the job."""
+    for name, arg in WRITE_OPEN_ARG.items():
+        if name in ALLOWED_SYSCALLS and name not in extra_deny:
+            f.add_rule(sc.ALLOW, name, sc.Arg(arg, sc.MASKED_EQ, _WMASK, 0))
+            for bit in (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND) * trace:
+                f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
+
+
+def _add_filtered_rules(f: Any, sc: Any, removed: set[str], allow: Sequence[str],
+                        self_pid: int) -> None:  # fmt: skip
+    """The argument-checked entries of FILTERED_SYSCALLS."""
 
     def when(name: str, *args: Any) -> None:
         if name not in removed and name not in allow:
             f.add_rule(sc.ALLOW, name, *args)
 
-    if action == "notify" or trace_writes:  # opens for writing are shown to the monitor
-        for name, arg in WRITE_OPEN_ARG.items():
-            if name in ALLOWED_SYSCALLS and name not in extra_deny:
-                f.add_rule(sc.ALLOW, name, sc.Arg(arg, sc.MASKED_EQ, _WMASK, 0))
-                if trace_writes:  # the reaper traces the job (no user notification: gVisor)
-                    for bit in (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND):
-                        f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
-    mask = CLONE_THREAD | CLONE_NS_FLAGS
-    when("clone", sc.Arg(0, sc.MASKED_EQ, mask, CLONE_THREAD))
-    if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
-        f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    when("clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD | CLONE_NS_FLAGS, CLONE_THREAD))
     if "clone3" not in removed and "clone3" not in allow:
         f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for cmd in _FCNTL_ALLOWED:
@@ -691,16 +701,14 @@ def compile_seccomp(
     when("prlimit64", sc.Arg(2, sc.EQ, 0))
     for name in ("kill", "tgkill", "rt_tgsigqueueinfo"):
         when(name, sc.Arg(0, sc.EQ, self_pid))
-    r, w = os.pipe()
-    try:
-        with os.fdopen(w, "wb", closefd=True) as wf:
-            f.export_bpf(wf)
-        chunks = []
-        while chunk := os.read(r, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-    return b"".join(chunks)
+
+
+def _export_bpf(f: Any) -> bytes:
+    fd = os.memfd_create("stopbox-bpf")  # a pipe would block on a filter over 64 KB
+    with os.fdopen(fd, "w+b") as mem:
+        f.export_bpf(mem)
+        mem.seek(0)
+        return mem.read()
 
 
 WRITE_OPEN_ARG = {"open": 1, "openat": 2}
