@@ -121,6 +121,15 @@ def main() -> int:
         lib = in_process(tree, Path(tmp) / "cache-lib")
         load_after = os.getloadavg()
 
+    r: dict[str, float] = {
+        "cli_cold_vs_bandit": bandit_s / cli_cold,
+        "cli_cold_cpu_vs_bandit_cpu": bandit_cpu / cold_cpu,
+        "cli_cached_vs_bandit": bandit_s / cli_cached,
+        "cli_cold_over_cached": cli_cold / cli_cached,
+        "in_process_cold_vs_bandit": bandit_s / lib["cold_s"],
+        "in_process_cold_over_cached_disk": lib["cold_s"] / lib["cached_disk_s"],
+        "in_process_cold_over_cached_memory": lib["cold_s"] / lib["cached_memory_s"],
+    }
     result = {
         "tree": {"files": files, "lines": lines, "packages": list(STDLIB_PACKAGES)},
         "cpus": os.cpu_count(),
@@ -138,20 +147,11 @@ def main() -> int:
             "cold_lines_per_s": lines / lib["cold_s"],
             "cached_disk_lines_per_s": lines / lib["cached_disk_s"],
         },
-        "ratios": {
-            "cli_cold_vs_bandit": bandit_s / cli_cold,
-            "cli_cold_cpu_vs_bandit_cpu": bandit_cpu / cold_cpu,
-            "cli_cached_vs_bandit": bandit_s / cli_cached,
-            "cli_cold_over_cached": cli_cold / cli_cached,
-            "in_process_cold_vs_bandit": bandit_s / lib["cold_s"],
-            "in_process_cold_over_cached_disk": lib["cold_s"] / lib["cached_disk_s"],
-            "in_process_cold_over_cached_memory": lib["cold_s"] / lib["cached_memory_s"],
-        },
+        "ratios": r,
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    r = result["ratios"]
     print(f"tree: {files} files, {lines} lines (stdlib slice); {os.cpu_count()} cpus; "
           f"load average {load_before[0]:.1f} -> {load_after[0]:.1f}")  # fmt: skip
     print(f"bandit -r                 {bandit_s:7.2f}s  {lines / bandit_s:9.0f} lines/s"

@@ -737,7 +737,7 @@ class Flow:
         self.ctx.report(info, node, message, severity, where=here)
 
     def _code(self, node: cst.CSTNode) -> str:
-        text = self.ctx.code(node)
+        text: str = self.ctx.code(node)
         return text if len(text) <= 50 else text[:47] + "..."
 
     # -- resolution of values ---------------------------------------------------------------------
@@ -937,7 +937,8 @@ def _show(kind: str) -> str:
 def analyse(ctx: Any) -> Flow | None:
     """Run the capability analysis once per scan (memoised on the context)."""
     if ctx.flow_result is not None:
-        return ctx.flow_result
+        memoised: Flow = ctx.flow_result
+        return memoised
     if ctx.flow is None:
         return None
     flow = Flow(ctx, ctx.flow)
