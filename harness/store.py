@@ -347,6 +347,47 @@ class RunStore(LedgerRecords):
     def count_evaluations(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM evaluations")[0][0])
 
+    # -- rows of a unit of work (a scratch ledger on a Ray node -> the run's ledger) ------------
+
+    ROW_TABLES = ("programs", "lm_calls", "evaluations", "findings", "scans", "events")
+    """The tables a unit of work writes (iterations and transfer rows are the driver's)."""
+
+    def export_rows(self) -> dict[str, Any]:
+        """Every row of :attr:`ROW_TABLES` and the source of every program, as plain data."""
+        with self._lock:
+            tables = {t: self._rows(f"SELECT * FROM {t}") for t in self.ROW_TABLES}  # noqa: S608
+        sources = {str(r[0]): self.program_source(str(r[0])) for r in tables["programs"]}
+        return {"tables": tables, "sources": sources}
+
+    def lm_call_rows(self, context: str) -> dict[str, Any]:
+        """The LM responses recorded for one improver-run ``context`` (in :meth:`export_rows`
+        form): what a unit resumed on another node replays instead of asking the LM again."""
+        rows = self._rows("SELECT * FROM lm_calls WHERE context = ?", (context,))
+        return {"tables": {"lm_calls": rows}, "sources": {}}
+
+    def import_rows(self, rows: Mapping[str, Any]) -> int:
+        """Insert rows of :meth:`export_rows` (program files first); rows already present are
+        kept (``INSERT OR IGNORE``), so importing a retried unit's rows twice changes nothing.
+        Returns the number of rows inserted."""
+        for sha, source in dict(rows.get("sources") or {}).items():
+            if sha256_text(source) != sha:
+                raise RunDirError(f"imported program {sha[:12]}: the text does not match its sha")
+            path = self.program_path(sha)
+            if not path.exists():
+                _atomic_write(path, source)
+        inserted = 0
+        tables = dict(rows.get("tables") or {})
+        unknown = set(tables) - set(self.ROW_TABLES)
+        if unknown:
+            raise RunDirError(f"imported rows for tables {sorted(unknown)}: not unit tables")
+        with self._tx() as db:
+            for table in self.ROW_TABLES:
+                for row in tables.get(table) or ():
+                    marks = ", ".join("?" * len(row))
+                    cur = db.execute(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", tuple(row))  # noqa: S608
+                    inserted += max(0, cur.rowcount)
+        return inserted
+
     # -- report ---------------------------------------------------------------------------------
 
     def write_report(self, report: Mapping[str, Any]) -> Path:

@@ -18,6 +18,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from stopbox.harness.choices import BackendName
+from stopbox.harness.commands._executor_options import (
+    EXECUTOR_HELP,
+    RAY_ADDRESS_HELP,
+    ExecutorName,
+    open_executor,
+)
 from stopbox.harness.commands._lm_options import (
     BASE_URL_HELP,
     CONCURRENCY_HELP,
@@ -163,10 +169,13 @@ def _run(
     task: str | None, iterations: int | None, lm: str | None, seed: int | None,
     policy_name: str | None, jobs: int | None, backend: str | None, out: Path | None,
     resume: Path | None, record: Path | None, base_url: str | None = None,
-    max_concurrency: int | None = None,
+    max_concurrency: int | None = None, executor: ExecutorName | None = None,
+    ray_address: str | None = None,
 ) -> int:  # fmt: skip
     check_concurrency(max_concurrency)
     apply_base_url(base_url)
+    if (executor or "local") == "local" and ray_address is not None:
+        raise UsageError("--ray-address needs --executor ray")
     if resume is not None:
         store, config, policy = _resume_store(resume)
         if base_url is None and (config.get("lm") or {}).get("base_url"):
@@ -220,8 +229,9 @@ def _run(
                 plain.update(f"iteration {r.iteration}/{n_iter} done: {info}", force=True)
 
         try:
-            _, stats = execute_run(store, config, policy, record=record, on_progress=tick,
-                                   on_iteration=on_iteration)  # fmt: skip
+            with _executor(executor, ray_address, config, record, out) as ex:
+                _, stats = execute_run(store, config, policy, record=record, on_progress=tick,
+                                       on_iteration=on_iteration, executor=ex)  # fmt: skip
         except KeyboardInterrupt:
             _finish(store, "interrupted", "interrupted by the user")
             raise
@@ -235,15 +245,39 @@ def _run(
     return 0
 
 
+@contextmanager
+def _executor(
+    name: ExecutorName | None, ray_address: str | None, config: dict[str, Any],
+    record: Path | None, out: Path,
+) -> Iterator[Any]:  # fmt: skip
+    """The executor of the run (None: local threads); its summary lands in executor.json."""
+    from stopbox.harness.executor import EXECUTOR_FILE, write_executor_summary
+
+    ex = open_executor(
+        name, ray_address, jobs=int(config["jobs"]),
+        max_concurrency=config.get("max_concurrency"), record=record,
+        status_file=out / EXECUTOR_FILE,
+    )  # fmt: skip
+    if ex is None:
+        yield None
+        return
+    with ex:
+        yield ex
+    write_executor_summary(ex, out, err)
+
+
 def _transfer(
     improver: Path, task_list: list[str] | None, lm: str | None, repeats: int, seed: int,
     policy_name: str | None, jobs: int | None, backend: str | None, out: Path | None,
     base_url: str | None = None, max_concurrency: int | None = None,
+    executor: ExecutorName | None = None, ray_address: str | None = None,
 ) -> int:  # fmt: skip
     from stopbox.harness.lm import default_lm_spec
 
     check_concurrency(max_concurrency)
     apply_base_url(base_url)
+    if (executor or "local") == "local" and ray_address is not None:
+        raise UsageError("--ray-address needs --executor ray")
     try:
         improver_src = improver.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -269,13 +303,15 @@ def _transfer(
         status = store.run_info()["status"]
         configure_event_log(out / "events.jsonl")
         log.info("transfer_start", run=out.name, config=config)
-        rows, _ = execute_transfer(store, config, policy, improver_src)
+        with _executor(executor, ray_address, config, None, out) as ex:
+            rows, _ = execute_transfer(store, config, policy, improver_src, executor=ex)
         _finish(store, status, store.run_info()["stop_reason"])
     else:
         out = _new_run_dir(out, "transfer")
         store = _open_store(out, config)
         configure_event_log(out / "events.jsonl")
-        rows, _ = execute_transfer(store, config, policy, improver_src)
+        with _executor(executor, ray_address, config, None, out) as ex:
+            rows, _ = execute_transfer(store, config, policy, improver_src, executor=ex)
         _finish(store, "complete", None)
     table = Table(title=f"transfer of {improver} ({repeats} repeats, test split)")
     for col in ("task", "u(seed solution)", "seed improver", "improver"):
@@ -304,6 +340,8 @@ def register(app: typer.Typer) -> None:
         record: Path = typer.Option(None, "--record", help="write LM responses to a cassette"),
         base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
         max_concurrency: int = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
+        executor: ExecutorName = typer.Option(None, "--executor", help=EXECUTOR_HELP),
+        ray_address: str = typer.Option(None, "--ray-address", help=RAY_ADDRESS_HELP),
     ) -> None:
         """Run STOP: the seed improver improves itself for T iterations, every program sandboxed."""
         raise typer.Exit(
@@ -320,6 +358,8 @@ def register(app: typer.Typer) -> None:
                 record,
                 base_url,
                 max_concurrency,
+                executor,
+                ray_address,
             )  # fmt: skip
         )
 
@@ -338,6 +378,8 @@ def register(app: typer.Typer) -> None:
         ),
         base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
         max_concurrency: int = typer.Option(None, "--max-concurrency", help=CONCURRENCY_HELP),
+        executor: ExecutorName = typer.Option(None, "--executor", help=EXECUTOR_HELP),
+        ray_address: str = typer.Option(None, "--ray-address", help=RAY_ADDRESS_HELP),
     ) -> None:
         """Apply a fixed improver to tasks: u(seed solution), seed improver, given improver."""
         raise typer.Exit(
@@ -353,5 +395,7 @@ def register(app: typer.Typer) -> None:
                 out,
                 base_url,
                 max_concurrency,
+                executor,
+                ray_address,
             )  # fmt: skip
         )

@@ -21,6 +21,8 @@ from stopbox.harness.executor._base import (
     Unit,
     UnitResult,
     call_unit,
+    close_node,
+    on_node_close,
 )
 from stopbox.harness.executor.local import LocalExecutor
 
@@ -39,7 +41,9 @@ __all__ = [
     "Unit",
     "UnitResult",
     "call_unit",
+    "close_node",
     "make_executor",
+    "on_node_close",
     "write_executor_summary",
 ]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import json
+import threading
 import time
 import traceback
 from collections import Counter
@@ -37,7 +38,31 @@ __all__ = [
     "Deduplicator",
     "call_unit",
     "check_unique",
+    "on_node_close",
+    "close_node",
 ]
+
+_NODE_CLOSERS: list[Callable[[], None]] = []
+_NODE_CLOSERS_LOCK = threading.Lock()
+
+
+def on_node_close(fn: Callable[[], None]) -> None:
+    """Call ``fn`` when this node's runner closes (a unit's node-wide resources: a warm sandbox
+    pool).  In the driver's own process, :func:`close_node` is called when its executor closes."""
+    with _NODE_CLOSERS_LOCK:
+        _NODE_CLOSERS.append(fn)
+
+
+def close_node() -> None:
+    """Run and forget the :func:`on_node_close` callbacks (errors are logged, not raised)."""
+    with _NODE_CLOSERS_LOCK:
+        closers = list(_NODE_CLOSERS)
+        _NODE_CLOSERS.clear()
+    for fn in reversed(closers):
+        try:
+            fn()
+        except Exception:  # closing must go on for the others
+            traceback.print_exc()
 
 
 class ExecutorError(StopboxError):
@@ -181,7 +206,8 @@ class Executor(abc.ABC):
         units = list(units)
         check_unique(units)
         dedup = Deduplicator(frozenset(u.id for u in units))
-        self.progress = Progress(total=len(units))
+        # counts add up over the executor's runs (a STOP run sends units many times)
+        self.progress.total += len(units)
         if not units:
             return
         try:
@@ -220,6 +246,12 @@ class Executor(abc.ABC):
     def parallelism(self) -> int:
         """Units this executor runs at once (callers size their units from it)."""
         return 1
+
+    def share(self, obj: Any) -> Any:
+        """A handle on ``obj`` that units can take as an argument and call methods of, wherever
+        they run, all acting on the one object (the run-wide LM budget).  Locally (inline or
+        threads) it is ``obj`` itself; methods must be thread-safe."""
+        return obj
 
     def summary(self) -> dict[str, Any]:
         """Where the last :meth:`run` ran its units (written beside a study or run)."""

@@ -47,6 +47,11 @@ class LocalExecutor(Executor):
     def parallelism(self) -> int:
         return self.jobs
 
+    def share(self, obj: Any) -> Any:
+        if self.processes and self.jobs > 1:  # each worker process would get its own copy
+            raise ExecutorError("a local process pool cannot share state between its units")
+        return obj
+
     def _run(self, fn: Callable[..., Any], units: Sequence[Unit]) -> Iterator[UnitResult]:
         if self.jobs == 1 or len(units) == 1:
             for unit in units:

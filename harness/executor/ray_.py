@@ -45,6 +45,7 @@ from stopbox.harness.executor._base import (
     Unit,
     UnitResult,
     call_unit,
+    close_node,
 )
 
 __all__ = ["RayExecutor", "import_ray", "FORWARDED_ENV", "INSTALL_HINT"]
@@ -67,6 +68,8 @@ RUNNER_WAIT_S = 60.0
 """At the start of a run, how long to wait for every node's runner before units go out."""
 START_WAIT_S = 300.0
 """How long runners may take to start (a new worker process importing stopbox) before giving up."""
+CLOSE_WAIT_S = 20.0
+"""At the end, how long runners may take to close their nodes' sandbox pools."""
 NODE_WAIT_S = 30.0
 """How long to wait for a node to (re)appear when every runner is gone before giving up."""
 
@@ -112,6 +115,44 @@ class _Runner:
 
     def ping(self) -> str:
         return self.label
+
+    def close(self) -> None:
+        """Release what units kept on this node (a warm sandbox pool) before the runner goes."""
+        close_node()
+
+
+class _Shared:
+    """An object that units on every node act on (one actor: calls run one at a time)."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def call(self, name: str, *args: Any) -> tuple[bool, Any]:
+        try:
+            return True, getattr(self.obj, name)(*args)
+        except Exception as exc:  # raised again where the call was made
+            return False, exc
+
+
+class SharedProxy:
+    """Calls ``proxy.method(*args)`` on the shared object, from the driver or any node."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args: Any) -> Any:
+            import ray
+
+            ok, value = ray.get(self._handle.call.remote(name, *args))
+            if not ok:
+                raise value
+            return value
+
+        return call
 
 
 @dataclass(slots=True)
@@ -190,6 +231,7 @@ class RayExecutor(Executor):
         self._slots: dict[str, _Slot] = {}
         self._gone: set[str] = set()
         self._last_refresh = 0.0
+        self._shared: list[Any] = []
         self._connect(num_cpus, object_store_memory)
 
     # -- connection -----------------------------------------------------------------------------
@@ -405,6 +447,19 @@ class RayExecutor(Executor):
         self.progress.in_flight = 0
         self.progress.in_flight_per_node = {}
 
+    def share(self, obj: Any) -> Any:
+        """``obj`` in an actor on the driver's node (it goes when the driver goes)."""
+        ray = self.ray
+        affinity = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy
+        here = ray.get_runtime_context().get_node_id()
+        handle = (
+            ray.remote(_Shared)
+            .options(num_cpus=0, max_restarts=0, scheduling_strategy=affinity(here, soft=False))
+            .remote(obj)
+        )
+        self._shared.append(handle)
+        return SharedProxy(handle)
+
     # -- shutdown -------------------------------------------------------------------------------
 
     def _loopback_only(self, on: bool) -> None:
@@ -438,13 +493,22 @@ class RayExecutor(Executor):
         """Drop the runners and disconnect; a private instance is stopped and its files removed."""
         ray = self.ray
         if ray.is_initialized():
-            for slot in self._slots.values():
-                if slot.alive:
-                    try:
-                        ray.kill(slot.handle, no_restart=True)
-                    except Exception:  # its node is gone already
-                        pass
+            alive = [s for s in self._slots.values() if s.alive and s.ping is None]
+            closing_refs = []
+            for slot in alive:
+                try:
+                    closing_refs.append(slot.handle.close.remote())
+                except Exception:  # its node is gone already
+                    pass
+            if closing_refs:  # runners release their nodes' sandboxes (bounded wait)
+                ray.wait(closing_refs, num_returns=len(closing_refs), timeout=CLOSE_WAIT_S)
+            for handle in [*(s.handle for s in self._slots.values() if s.alive), *self._shared]:
+                try:
+                    ray.kill(handle, no_restart=True)
+                except Exception:  # its node is gone already
+                    pass
             self._slots.clear()
+            self._shared.clear()
             ray.shutdown()
         self._loopback_only(False)
         self._cleanup_temp()

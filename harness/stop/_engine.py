@@ -14,11 +14,12 @@ import contextvars
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -40,8 +41,12 @@ from stopbox.harness.stop._types import (
 )
 from stopbox.harness.store import Evaluation, RunStore, sha256_text, stable_key
 
+if TYPE_CHECKING:
+    from stopbox.harness.executor import Executor
+
 __all__ = [
     "Engine",
+    "NotCached",
     "Inspection",
     "UtilitySpec",
     "TaskLike",
@@ -54,6 +59,15 @@ log = structlog.get_logger("stopbox.engine")
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_CACHE_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "stopbox_cache_only", default=False
+)
+
+
+class NotCached(Exception):  # noqa: N818 - a signal, not an error
+    """Raised inside :meth:`Engine.cache_only` where real work (an improver run, an evaluation)
+    would start: the driver then sends the unit of work to its executor instead."""
 
 
 class Engine(LMAccess):
@@ -97,6 +111,11 @@ class Engine(LMAccess):
         self._lm_slots = threading.BoundedSemaphore(limit) if limit > 0 else None
         self.fatal: BaseException | None = None
         """A machinery failure (LM backend, sandbox) seen inside an RPC handler; the run stops."""
+        self.executor: Executor | None = None
+        """Where meta-utility tests and transfer items run as units of work (``--executor
+        ray``); None: in this process over :meth:`map` (``--executor local``)."""
+        self.sandbox_pool_size = 0
+        """Warm workers of the run's sandbox (units on other nodes start a pool this size)."""
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -111,6 +130,21 @@ class Engine(LMAccess):
             return list(
                 pool.map(lambda cx: cx[0].run(fn, cx[1]), zip(contexts, items, strict=True))
             )
+
+    @contextmanager
+    def cache_only(self) -> Iterator[None]:
+        """Within the block, an improver run or evaluation not in the ledger raises
+        :class:`NotCached` instead of running (how the driver finds finished units)."""
+        token = _CACHE_ONLY.set(True)
+        try:
+            yield
+        finally:
+            _CACHE_ONLY.reset(token)
+
+    def require_cached(self, what: str) -> None:
+        """Called where real work starts; raises :class:`NotCached` inside :meth:`cache_only`."""
+        if _CACHE_ONLY.get():
+            raise NotCached(what)
 
     def key_lock(self, key: str) -> threading.Lock:
         """One lock per evaluation key, so parallel callers compute a shared result once."""
@@ -250,6 +284,7 @@ class Engine(LMAccess):
             if cached is not None:
                 self.stats.add(cached=1)
                 return float(cached.value or 0.0)
+            self.require_cached(key)
             insp = self.inspect(source, kind="solution", iteration=iteration, generated=True)
             started = time.monotonic()
             if insp.blocked:

@@ -97,6 +97,7 @@ def run_improver(
                 solution, insp.sha, cached.output, cached.reason == "ok", cached.reason,
                 cached.blocked, cached=True,
             )  # fmt: skip
+        engine.require_cached(key)
         started = time.monotonic()
         if insp.blocked:
             solution, reason = initial_solution, "blocked by policy: " + ", ".join(insp.blocking)

@@ -26,6 +26,7 @@ __all__ = [
     "task_utility_spec",
     "meta_utility_spec",
     "eval_seed",
+    "meta_test",
 ]
 
 
@@ -76,6 +77,36 @@ def task_utility_spec(engine: Engine, task: TaskLike, *, seed: int) -> UtilitySp
     )
 
 
+def meta_test(
+    engine: Engine,
+    task: TaskLike,
+    improver_src: str,
+    i: int,
+    splits: Sequence[str],
+    iteration: int,
+    purpose: str,
+) -> tuple[dict[str, float], str]:
+    """Test ``i`` of the meta-utility (one unit of work): run the improver on ``task``'s seed
+    algorithm, score its solution on each split; ``({split: utility}, reason)``."""
+    run = run_improver(
+        engine,
+        improver_src,
+        task.seed_algorithm,
+        task_utility_spec(engine, task, seed=eval_seed(engine, "train", i)),
+        context=f"{purpose}/{sha256_text(improver_src)}/{task.name}/{i}",
+        iteration=iteration,
+    )
+    if not run.ok:  # the paper: a failed improver scores 0 on this test, no fallback
+        return {split: FAILED_SCORE for split in splits}, run.reason
+    scores = {
+        split: engine.task_utility(
+            task, run.solution, split=split, seed=eval_seed(engine, split, i), iteration=iteration
+        )
+        for split in splits
+    }
+    return scores, run.reason
+
+
 def meta_utility(
     engine: Engine,
     improver_src: str,
@@ -95,32 +126,27 @@ def meta_utility(
         raise ValueError("meta_utility needs at least one task and one test")
     sha = sha256_text(improver_src)
     tests = [(tasks[i % len(tasks)], i) for i in range(n_tests)]
+    if engine.executor is not None:  # --executor ray: each test a unit of work on some node
+        from stopbox.harness.stop.units import TaskUnit, run_units
 
-    def one(test: tuple[TaskLike, int]) -> tuple[dict[str, float], str]:
-        task, i = test
-        run = run_improver(
+        results = run_units(
             engine,
-            improver_src,
-            task.seed_algorithm,
-            task_utility_spec(engine, task, seed=eval_seed(engine, "train", i)),
-            context=f"{purpose}/{sha}/{task.name}/{i}",
-            iteration=iteration,
+            meta_test,
+            {t.name: t for t in tasks},
+            [
+                TaskUnit(f"{purpose}/{sha}/{task.name}/{i}", task.name,
+                         (improver_src, i, tuple(splits), iteration, purpose),
+                         contexts=(f"{purpose}/{sha}/{task.name}/{i}",))
+                for task, i in tests
+            ],
+        )  # fmt: skip
+    else:
+        results = engine.map(
+            lambda test: meta_test(
+                engine, test[0], improver_src, test[1], tuple(splits), iteration, purpose
+            ),
+            tests,
         )
-        if not run.ok:  # the paper: a failed improver scores 0 on this test, no fallback
-            return {split: FAILED_SCORE for split in splits}, run.reason
-        scores = {
-            split: engine.task_utility(
-                task,
-                run.solution,
-                split=split,
-                seed=eval_seed(engine, split, i),
-                iteration=iteration,
-            )
-            for split in splits
-        }
-        return scores, run.reason
-
-    results = engine.map(one, tests)
     out: dict[str, MetaScore] = {}
     for split in splits:
         values = tuple(r[0][split] for r in results)

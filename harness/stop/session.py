@@ -7,9 +7,10 @@ engine's counters (evaluations, cache hits, LM calls, time in sandboxed user cod
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stopbox.harness.lm import LanguageModel
 from stopbox.harness.lm._deadline import lm_deadline
@@ -19,6 +20,9 @@ from stopbox.harness.stop._engine import Engine, EngineStats
 from stopbox.harness.stop.loop import IterationResult, run_loop, seed_improver_source
 from stopbox.harness.stop.transfer import run_transfer
 from stopbox.harness.store import RunStore, stable_key
+
+if TYPE_CHECKING:
+    from stopbox.harness.executor import Executor
 
 __all__ = ["execute_run", "execute_transfer", "run_config"]
 
@@ -75,6 +79,20 @@ def _engine(
     )  # fmt: skip
 
 
+@contextmanager
+def _units_on(engine: Engine, executor: Executor | None, tasks: list[Any]) -> Iterator[None]:
+    """With an executor, meta-utility tests and transfer items run as its units of work; units
+    it runs in this process borrow the run's sandbox and tasks."""
+    if executor is None:
+        yield
+        return
+    from stopbox.harness.stop.units import local_node
+
+    engine.executor = executor
+    with local_node(engine, tasks):
+        yield
+
+
 def _run_wall(policy: Policy) -> Any:
     """The run-wide wall budget as the deadline of every LM call in the run (0: none)."""
     wall = policy.budget.run_wall_s
@@ -90,13 +108,17 @@ def execute_run(
     lm_factory: LMFactory | None = None,
     on_progress: Callable[[EngineStats], None] | None = None,
     on_iteration: Callable[[IterationResult], None] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[IterationResult], EngineStats]:
-    """Run (or resume) the self-improvement loop the config describes."""
+    """Run (or resume) the self-improvement loop the config describes; ``executor``: where the
+    meta-utility tests run (None: this process, ``jobs`` threads)."""
     tasks = _load_tasks(list(config["tasks"]))
-    with started(policy.sandbox.backend, policy, pool_size=pool_size(policy, config)) as sandbox:
+    size = pool_size(policy, config)
+    with started(policy.sandbox.backend, policy, pool_size=size) as sandbox:
         engine = _engine(store, config, policy, sandbox, record, lm_factory, on_progress)
+        engine.sandbox_pool_size = size
         try:
-            with _run_wall(policy):
+            with _units_on(engine, executor, tasks), _run_wall(policy):
                 results = run_loop(
                     engine,
                     tasks,
@@ -116,13 +138,17 @@ def execute_transfer(
     improver_src: str,
     *,
     lm_factory: LMFactory | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[dict[str, Any]], EngineStats]:
-    """Evaluate a fixed improver against the seed improver on the config's tasks."""
+    """Evaluate a fixed improver against the seed improver on the config's tasks; ``executor``:
+    where the (task, repeat) items run (None: this process, ``jobs`` threads)."""
     tasks = _load_tasks(list(config["tasks"]))
-    with started(policy.sandbox.backend, policy, pool_size=pool_size(policy, config)) as sandbox:
+    size = pool_size(policy, config)
+    with started(policy.sandbox.backend, policy, pool_size=size) as sandbox:
         engine = _engine(store, config, policy, sandbox, None, lm_factory, None)
+        engine.sandbox_pool_size = size
         try:
-            with _run_wall(policy):
+            with _units_on(engine, executor, tasks), _run_wall(policy):
                 rows = run_transfer(engine, improver_src, tasks, repeats=int(config["repeats"]),
                                     seed_improver=seed_improver_source())  # fmt: skip
         finally:
