@@ -18,6 +18,7 @@ from typing import Any
 
 import libcst as cst
 
+from stopbox.detectors._flow_facts import FlowFacts
 from stopbox.detectors._types import RuleInfo, Severity
 
 __all__ = [
@@ -139,7 +140,7 @@ class ScanContext:
     """Names whose value may be changed in place (item/attribute writes, mutating methods,
     passed to a call): a container bound to one is not a constant."""
     flow: Any = None
-    """:class:`~stopbox.detectors._flow.FlowFacts` when the file mentions a capability."""
+    """:class:`~stopbox.detectors._flow_facts.FlowFacts` when the file mentions a capability."""
     flow_result: Any = None
     reported_nodes: dict[int, set[str]] = field(default_factory=dict)
 
@@ -147,8 +148,6 @@ class ScanContext:
         self.mentions_language_model = "language_model" in self.source
         self.taint_sources = self.mentions_language_model or "extract_code" in self.source
         if FLOW_HINT.search(self.source):
-            from stopbox.detectors._flow import FlowFacts
-
             self.flow = FlowFacts()
 
     # -- reporting --------------------------------------------------------------------------
