@@ -109,10 +109,12 @@ class Worker:
         here = WORKER_MOUNT if self.config["private_root"] else WORKER_DIR
         self.read_paths = sorted({*_confine.default_read_paths(here), *config["paths"]["read"]})
         sc = config["syscalls"]
+        self.config["denials"] = _denial_mode(sc["action"], self.config["isolation"])
+        self.syscall_names = _confine.syscall_names()
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
         for kill in ("kill", "kill_thread"):
-            action = kill if sc["action"] == "kill" else sc["action"]
+            action = {"kill": kill, "monitor": "notify"}.get(self.config["denials"], kill)
             try:
                 self.bpf = _confine.compile_seccomp(
                     sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill
@@ -133,9 +135,32 @@ class Worker:
         if self.profile:  # bench/sandbox.py: where a job's time goes (wraps _confine)
             _profile.install(layers.info)
         self.layers = layers.to_dict()
-        if CGROUP_FDS:
-            self.cgroups = _cgroup.Client(CGROUP_FDS["worker"])
-        self.zygote = Zygote(self, CGROUP_FDS.get("zygote"))  # before any job data exists here
+        if "worker" in CGROUP_FDS:
+            self.cgroups = _cgroup.Client(CGROUP_FDS.pop("worker"))
+        # Two zygotes, made before any job data exists here, each in a cgroup of its own (its
+        # jobs are born there); they take turns, so the running job and the next job's
+        # pre-forked child never share a cgroup.
+        self.zygotes: list[Zygote] = []
+        for i in range(2):
+            mine = CGROUP_FDS.pop(f"zygote{i}", None)  # the worker closes it once forked
+            others = [fd for k, fd in CGROUP_FDS.items() if k.startswith("zygote")]
+            others += [z.sock.fileno() for z in self.zygotes]
+            if self.cgroups is not None:
+                others.append(self.cgroups.fileno())
+            self.zygotes.append(Zygote(self, mine, tuple(others)))
+        self.turn = 0
+
+    def pick_zygote(self) -> Zygote:
+        """The zygote holding the pre-forked child, else the one whose turn it is."""
+        for z in self.zygotes:
+            if z.pending or z.ready is not None:
+                return z
+        return self.zygotes[self.turn]
+
+    def other_zygote(self, z: Zygote) -> Zygote:
+        other = self.zygotes[1 - self.zygotes.index(z)]
+        self.turn = self.zygotes.index(other)
+        return other
 
     # --- main loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -151,7 +176,7 @@ class Worker:
         # while a job runs), so it is forked, in its cgroup and confined when its job comes.
         self.prefork = self.opts.get("prefork") == "1" and bool(self.config.get("job_ns"))
         if self.prefork:
-            self.zygote.request(SCRATCH)
+            self.zygotes[0].request(SCRATCH)
         while True:
             try:
                 msg = self.recv()
@@ -160,17 +185,31 @@ class Worker:
             op = msg.get("op")
             if op == "job":
                 job = JobRun(self)
-                job.preforked = self.zygote.pending or self.zygote.ready is not None
+                job.preforked = any(z.pending or z.ready is not None for z in self.zygotes)
                 try:
                     job.run(msg)
                 except (EOFError, SystemExit, KeyboardInterrupt):
                     raise
                 except BaseException:  # noqa: B036 - the worker survives every job
                     traceback.print_exc()
+                if self.prefork and self.config.get("isolation") != "host":
+                    self.other_zygote(getattr(job, "z", self.zygotes[0])).request(SCRATCH)
             elif op == "ping":
                 self.send({"op": "pong"})
             elif op == "exit":
                 return
+
+
+def _denial_mode(action: str, isolation: str) -> str:
+    """How a denied syscall becomes visible outside the job.
+
+    ``monitor`` (the host kernel): seccomp user notification, answered by the job's reaper with
+    the policy's errno and recorded there.  ``kill``: every denial kills the job (SIGSYS, seen by
+    the reaper) -- the policy's own ``kill`` action, and the stronger mode standing in under
+    gVisor, whose kernel (runsc 20221219) has no SECCOMP_RET_USER_NOTIF."""
+    if action != "errno":
+        return "kill"
+    return "kill" if isolation == "gvisor" else "monitor"
 
 
 _PRELOAD = (
@@ -238,7 +277,7 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
     go_r, go_w = os.pipe()
     mgr = _job_cgroups(config, layers)
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-             for _ in range(2 if mgr else 0)]  # fmt: skip
+             for _ in range(3 if mgr else 0)]  # fmt: skip
     middle = os.fork()
     if middle:  # host side: write the maps, then serve the job cgroups and wait
         os.close(up_w)
@@ -273,7 +312,7 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     os.close(up_r)
     os.close(go_w)
-    for (ours, theirs), role in zip(pairs, ("zygote", "worker"), strict=False):
+    for (ours, theirs), role in zip(pairs, ("zygote0", "zygote1", "worker"), strict=False):
         ours.close()
         CGROUP_FDS[role] = theirs.detach()
     _confine.set_pdeathsig(signal.SIGKILL)
