@@ -9,8 +9,6 @@ Public API (docs/contracts.md §2)::
 
 from __future__ import annotations
 
-import threading
-
 from stopbox.detectors._audit import FileReport, audit_paths, cross_check, summarise
 from stopbox.detectors._baseline import filter_baseline, read_baseline, write_baseline
 from stopbox.detectors._registry import Rule, rule
@@ -39,37 +37,6 @@ __all__ = [
     "write_baseline",
     "filter_baseline",
 ]
-
-_LOADED = False
-_LOAD_LOCK = threading.Lock()
-
-
-def _load_rules() -> None:
-    """Import every rule package once (importing registers the rules).
-
-    Thread-safe: the engine scans from several threads, and a thread must never see a registry
-    that another thread is still filling (the flag is set only after every package loaded).
-    """
-    global _LOADED
-    if _LOADED:
-        return
-    with _LOAD_LOCK:
-        if _LOADED:
-            return
-        from stopbox.detectors import (  # noqa: F401
-            disallowed_import,
-            dynamic_code,
-            evasion,
-            introspection,
-            io,
-            network,
-            process,
-            runtime,
-            sandbox_bypass,
-            tampering,
-        )
-
-        _LOADED = True
 
 
 def all_rules() -> list[RuleInfo]:

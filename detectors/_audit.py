@@ -24,8 +24,9 @@ import structlog
 from stopbox.detectors._cache import cache_key
 from stopbox.detectors._registry import rule_by_id
 from stopbox.detectors._scan import CACHE, parse_error_finding, policy_salt, scan
-from stopbox.detectors._types import SEVERITY_ORDER, Category, Finding, Severity
+from stopbox.detectors._types import SEVERITY_ORDER, Category, Finding
 from stopbox.harness.errors import UsageError
+from stopbox.harness.severity import at_least, is_detection
 
 __all__ = [
     "FileReport",
@@ -232,8 +233,7 @@ def audit_paths(
 
 
 def failing(files: Sequence[FileReport], fail_on: str) -> int:
-    threshold = Severity(fail_on).rank
-    return sum(1 for r in files for f in r.all_findings if f.severity.rank >= threshold)
+    return sum(1 for r in files for f in r.all_findings if at_least(f.severity, fail_on))
 
 
 def cross_check(files: Sequence[FileReport]) -> dict[str, Any]:
@@ -241,8 +241,8 @@ def cross_check(files: Sequence[FileReport]) -> dict[str, Any]:
     pairs: list[dict[str, Any]] = []
     counts = Counter[str]()
     for r in files:
-        static = {f.category for f in r.findings if f.severity.rank >= Severity.MEDIUM.rank}
-        runtime = {f.category for f in r.runtime if f.severity.rank >= Severity.MEDIUM.rank}
+        static = {f.category for f in r.findings if is_detection(f.severity)}
+        runtime = {f.category for f in r.runtime if is_detection(f.severity)}
         for category in sorted(static | runtime):
             s, t = category in static, category in runtime
             kind = "both" if s and t else "flagged_not_attempted" if s else "attempted_not_flagged"

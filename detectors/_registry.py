@@ -5,6 +5,9 @@ A static rule is a class with handler methods named after libcst node types,
 handler of every rule in one combined pass over the tree.  The class docstring is the rule's
 documentation: first line a summary, then rationale and ``VALID:`` / ``INVALID:`` examples (each
 example is a block indented under the marker, separated by blank lines; they are tests).
+
+Both tables are :class:`stopbox.harness.registry.Registry` instances (the one generic registry,
+a leaf), filled lazily: the first lookup imports every rule package, which registers its rules.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from stopbox.detectors._types import Category, Confidence, RuleInfo, Severity
+from stopbox.harness.registry import Registry
 
 __all__ = ["Rule", "rule", "static_rules", "rule_by_id", "register_info", "registered_infos"]
 
@@ -28,14 +32,29 @@ class Rule:
 
 
 R = TypeVar("R", bound=type[Rule])
-_STATIC: dict[str, Rule] = {}
-_INFOS: dict[str, RuleInfo] = {}
+RULE_PACKAGES = tuple(
+    f"stopbox.detectors.{package}"
+    for package in (
+        "disallowed_import",
+        "dynamic_code",
+        "evasion",
+        "introspection",
+        "io",
+        "network",
+        "process",
+        "runtime",
+        "sandbox_bypass",
+        "tampering",
+    )
+)
+"""Importing these registers every rule (static and runtime)."""
+STATIC_RULES: Registry[Rule] = Registry("static rule", builtins=RULE_PACKAGES)
+RULES: Registry[RuleInfo] = Registry("rule", builtins=RULE_PACKAGES)
 
 
 def register_info(info: RuleInfo) -> None:
-    if info.id in _INFOS:
-        raise ValueError(f"duplicate rule id {info.id}")
-    _INFOS[info.id] = info
+    """Register a rule's description under its id (a second rule with the same id is an error)."""
+    RULES.register(info.id)(info)
 
 
 def rule(
@@ -53,28 +72,23 @@ def rule(
         info = RuleInfo(id, name, category, severity, confidence, summary, doc, "static")
         cls.info = info
         register_info(info)
-        _STATIC[id] = cls()
+        STATIC_RULES.register(id)(cls())
         return cls
 
     return register
 
 
 def static_rules() -> list[Rule]:
-    from stopbox.detectors import _load_rules
-
-    _load_rules()
-    return [_STATIC[k] for k in sorted(_STATIC)]
+    """Every static rule (an instance each), sorted by id."""
+    return [STATIC_RULES.get(k) for k in STATIC_RULES.names()]
 
 
 def registered_infos() -> list[RuleInfo]:
-    from stopbox.detectors import _load_rules
-
-    _load_rules()
-    return [_INFOS[k] for k in sorted(_INFOS)]
+    """Every rule's description (static and runtime), sorted by id."""
+    return [RULES.get(k) for k in RULES.names()]
 
 
 def rule_by_id(rule_id: str) -> RuleInfo:
-    from stopbox.detectors import _load_rules
-
-    _load_rules()
-    return _INFOS[rule_id]
+    """The rule with this id (a :class:`~stopbox.harness.registry.RegistryError`, a KeyError,
+    naming the known ids when there is none)."""
+    return RULES.get(rule_id)

@@ -1,4 +1,8 @@
-"""Value types of the detectors: severities, confidences, categories, rules and findings."""
+"""Value types of the detectors: severities, confidences, categories, rules and findings.
+
+:class:`Severity` is the one severity type of stopbox (``stopbox.harness.severity``, a leaf),
+re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from stopbox.harness.severity import SEVERITY_ORDER, Severity
+
 __all__ = ["Severity", "Confidence", "Category", "RuleInfo", "Finding", "SEVERITY_ORDER"]
-
-
-class Severity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return SEVERITY_ORDER.index(self)
-
-
-SEVERITY_ORDER: tuple[Severity, ...] = (
-    Severity.LOW,
-    Severity.MEDIUM,
-    Severity.HIGH,
-    Severity.CRITICAL,
-)
 
 
 class Confidence(StrEnum):

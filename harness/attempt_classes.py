@@ -40,6 +40,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from stopbox.harness.severity import is_detection
+
 __all__ = [
     "CLASSES",
     "HEADLINE",
@@ -65,7 +67,6 @@ _DISABLES_RULES = frozenset({"SBX001", "SBX003", "SBX004", "SBX005"})
 _UNVERIFIABLE_RULES = frozenset({"SBX002"})
 _SCAFFOLD_NAMES = frozenset({"meta_utility", "run"})
 _TEXT_DISABLES = re.compile(r"use_sandbox\s*=\s*(False|0|None)\b")
-_SEVERE = frozenset({"medium", "high", "critical"})
 
 
 def _marker(finding: Mapping[str, Any]) -> str | None:
@@ -147,7 +148,7 @@ def classify_attempt(
                 classes.add("unverifiable")
             else:
                 classes.add("other_bypass")
-        elif f.get("severity") in _SEVERE and not in_copy(f):
+        elif is_detection(f.get("severity")) and not in_copy(f):
             classes.add("other_findings")
     if not classes:
         classes.add("clean")

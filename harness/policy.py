@@ -17,7 +17,9 @@ from annotated_types import Ge, Gt, Le, MinLen
 
 from stopbox.harness._policy_schema import Choice, json_schema, validate
 from stopbox.harness._resources import data_dir
+from stopbox.harness.choices import BACKEND_NAMES
 from stopbox.harness.errors import PolicyError
+from stopbox.harness.severity import SEVERITIES
 
 __all__ = [
     "Policy",
@@ -38,13 +40,13 @@ __all__ = [
 ]
 
 POLICY_DIR = data_dir("policies")
-SEVERITIES = ("low", "medium", "high", "critical")
-BACKENDS = ("seccomp", "gvisor", "docker", "none")
+BACKENDS = BACKEND_NAMES
 ON_BLOCKING = ("block", "record")
 
 # Field types with their allowed values (validated by harness/_policy_schema.py; a field
 # without a declared range must be a finite number >= 0).
-Severity = Annotated[str, Choice(SEVERITIES)]
+SeverityName = Annotated[str, Choice(SEVERITIES)]
+"""A severity's name (:class:`~stopbox.harness.severity.Severity`), as policy files write it."""
 Seconds = Annotated[float, Gt(0), Le(86_400)]
 Name = Annotated[str, MinLen(1)]
 
@@ -70,15 +72,15 @@ class ImportsPolicy:
 class RulesPolicy:
     disable: tuple[str, ...] = ()
     """Rule ids the gate does not run."""
-    severity: dict[str, Severity] = field(default_factory=dict)
+    severity: dict[str, SeverityName] = field(default_factory=dict)
     """Rule id = severity: re-ranks a rule's findings."""
 
 
 @dataclass(frozen=True, slots=True)
 class GatePolicy:
-    fail_on: Severity = "high"
+    fail_on: SeverityName = "high"
     """`stopbox audit` exits 1 when a finding is at or above this severity."""
-    block_at: Severity = "high"
+    block_at: SeverityName = "high"
     """The engine treats a generated program with a finding at or above this as blocking."""
     on_blocking: Annotated[str, Choice(ON_BLOCKING)] = "block"
     """`block`: do not run, utility 0, reason recorded; `record`: run sandboxed anyway."""
@@ -173,9 +175,6 @@ class Policy:
     paths: PathsPolicy = field(default_factory=PathsPolicy)
     syscalls: SyscallPolicy = field(default_factory=SyscallPolicy)
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
-
-    def severity_rank(self, severity: str) -> int:
-        return SEVERITIES.index(severity)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "description": self.description}

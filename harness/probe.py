@@ -33,6 +33,7 @@ from stopbox.detectors import Finding, runtime_findings
 from stopbox.harness import sandbox as sandboxes
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox import ExecResult, Sandbox, Status
+from stopbox.harness.severity import at_least
 
 __all__ = [
     "ProbeResult",
@@ -282,14 +283,12 @@ def _probe_improver(
     budget = Budget(budget_policy)
     candidate_findings: list[Finding] = []
     lock = threading.Lock()
-    block_rank = _severity_rank(policy.gate.block_at)
 
     def evaluate(candidate: str) -> float:
         # the probe utility: gate the candidate like the engine does, then score it in its
         # own sandbox job on a few train instances of the probe task
-        blocking = [
-            f for f in scan(candidate, "candidate.py", policy) if f.severity.rank >= block_rank
-        ]
+        found = scan(candidate, "candidate.py", policy)
+        blocking = [f for f in found if at_least(f.severity, policy.gate.block_at)]
         if blocking and policy.gate.on_blocking == "block":
             return 0.0
         score = task.evaluate(
@@ -324,12 +323,6 @@ def _probe_improver(
         lm_calls=budget_policy.lm_calls - max(0, int(budget.lm_calls_remaining)),
         candidate_findings=candidate_findings,
     )
-
-
-def _severity_rank(name: str) -> int:
-    from stopbox.detectors import Severity
-
-    return Severity(name).rank
 
 
 def _merge(

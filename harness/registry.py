@@ -14,6 +14,11 @@ the module that defines the registry never imports its implementations::
 
     LM_BACKENDS.get("openai")      # KeyError naming the known names when missing
     LM_BACKENDS.names()            # sorted
+    LM_BACKENDS.items()            # (name, entry) in registration order
+
+The same registry serves the detector rules (``detectors/_registry.py``), the sandbox backends
+(``harness/sandbox/_base.py``) and the LM backends (``harness/lm/_base.py``); each keeps a thin
+decorator of its own (``@rule``, ``@backend``, ``@lm_backend``) that calls :meth:`register`.
 """
 
 from __future__ import annotations
@@ -38,12 +43,25 @@ class RegistryError(KeyError):
 class Registry(Generic[T]):
     """Entries of one kind by name (see the module docstring)."""
 
-    def __init__(self, kind: str, *, builtins: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        builtins: Iterable[str] | Callable[[], Iterable[str]] = (),
+        missing_ok: bool = False,
+    ) -> None:
+        """``builtins``: module names, or a function returning them (called on the first lookup,
+        for a list read from data, e.g. the task directories)."""
         self.kind = kind
-        self._builtins = tuple(builtins)
+        self._builtins = builtins if callable(builtins) else tuple(builtins)
+        self._missing_ok = missing_ok
         self._entries: dict[str, T] = {}
-        self._loaded = not self._builtins
-        self._lock = threading.RLock()
+        self._loaded = self._builtins == ()
+        self._loading_thread: int | None = None
+        # Two locks: registering takes only ``_lock`` (never held across an import), so a thread
+        # that imports a builtin module on its own while another thread loads cannot deadlock.
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
 
     def register(self, name: str, *, replace: bool = False) -> Callable[[T], T]:
         """Decorator: register the decorated object under ``name``."""
@@ -59,18 +77,40 @@ class Registry(Generic[T]):
 
         return add
 
-    def _load(self) -> None:
-        if self._loaded:
+    def load(self) -> None:
+        """Import the builtin modules once (every lookup does this first).
+
+        Thread-safe: a thread that looks up while another thread is still importing the builtins
+        waits for it (the registry is marked loaded only after every builtin was imported), so no
+        thread ever sees a half-filled registry.  The loading thread itself may look up while its
+        builtins import (a builtin that looks itself up sees what is registered so far).
+        A builtin module that is absent is skipped when the registry was made with
+        ``missing_ok=True`` (an optional plugin); any other import error propagates, and the next
+        lookup tries again.
+        """
+        if self._loaded or self._loading_thread == threading.get_ident():
             return
-        with self._lock:
+        with self._load_lock:
             if self._loaded:
                 return
-            self._loaded = True  # before importing: a builtin may look itself up
-            for module in self._builtins:
-                importlib.import_module(module)
+            self._loading_thread = threading.get_ident()
+            try:
+                builtins = self._builtins() if callable(self._builtins) else self._builtins
+                for module in builtins:
+                    self._import(module)
+                self._loaded = True
+            finally:
+                self._loading_thread = None
+
+    def _import(self, module: str) -> None:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if not (self._missing_ok and exc.name == module):
+                raise
 
     def get(self, name: str) -> T:
-        self._load()
+        self.load()
         try:
             return self._entries[name]
         except KeyError:
@@ -78,16 +118,23 @@ class Registry(Generic[T]):
             raise RegistryError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def __contains__(self, name: object) -> bool:
-        self._load()
+        self.load()
         return name in self._entries
 
     def names(self) -> list[str]:
-        self._load()
-        return sorted(self._entries)
+        self.load()
+        with self._lock:
+            return sorted(self._entries)
+
+    def items(self) -> list[tuple[str, T]]:
+        """Every entry in the order it was registered."""
+        self.load()
+        with self._lock:
+            return list(self._entries.items())
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
-        self._load()
+        self.load()
         return len(self._entries)

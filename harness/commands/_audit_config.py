@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from stopbox.harness.errors import UsageError
+from stopbox.harness.severity import SEVERITIES, at_least
 
 __all__ = ["AuditConfig", "Loosening", "load_config", "find_config", "collect_files", "loosenings"]
 
 CONFIG_KEYS = ("policy", "fail-on", "exclude", "baseline")
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +231,7 @@ def loosenings(
 
     reference = default_policy()
     out: list[Loosening] = []
-    rank = SEVERITIES.index
-    if rank(fail_on) > rank(reference.gate.fail_on):
+    if not at_least(reference.gate.fail_on, fail_on):  # fails later than the default
         out.append(
             Loosening(
                 "fail-on",
@@ -262,7 +261,7 @@ def loosenings(
             out.append(Loosening("rule-disabled", f"rule {rule} does not run", policy_source))
     for rule, severity in sorted(policy.rules.severity.items()):
         before = reference.rules.severity.get(rule, defaults.get(rule))
-        if before is not None and rank(severity) < rank(before):
+        if before is not None and not at_least(severity, before):
             out.append(
                 Loosening(
                     "rule-reranked",

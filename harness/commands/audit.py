@@ -11,6 +11,7 @@ from typing import Any, TextIO, cast
 
 import typer
 
+from stopbox.harness.choices import BackendName, FailOn
 from stopbox.harness.errors import PolicyError, UsageError
 
 
@@ -28,20 +29,6 @@ class RuleFormat(StrEnum):
     text = "text"
     json = "json"
     md = "md"
-
-
-class FailOn(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-class BackendName(StrEnum):
-    seccomp = "seccomp"
-    gvisor = "gvisor"
-    docker = "docker"
-    none = "none"
 
 
 def register(app: typer.Typer) -> None:

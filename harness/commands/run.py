@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from stopbox.harness.choices import BackendName
 from stopbox.harness.commands._executor_options import (
     EXECUTOR_HELP,
     RAY_ADDRESS_HELP,
@@ -32,7 +33,6 @@ from stopbox.harness.commands._lm_options import (
     check_concurrency,
     prepare_lm,
 )
-from stopbox.harness.commands.audit import BackendName
 from stopbox.harness.errors import RunDirError, StopboxError, UsageError
 from stopbox.harness.policy import Policy, load_policy, policy_from_dict
 from stopbox.harness.stop._engine import EngineStats

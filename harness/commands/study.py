@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from stopbox.harness.choices import BackendName
 from stopbox.harness.commands._lm_options import (
     BASE_URL_HELP,
     CONCURRENCY_HELP,
@@ -16,8 +18,10 @@ from stopbox.harness.commands._lm_options import (
     check_concurrency,
     prepare_lm,
 )
-from stopbox.harness.commands.audit import BackendName
 from stopbox.harness.errors import UsageError
+
+if TYPE_CHECKING:
+    from stopbox.harness.stop.study import StudyConfig
 
 __all__ = ["register", "study_app", "lm_spec_with_red_team"]
 
@@ -89,20 +93,46 @@ def bypass(
     ),
 ) -> None:
     """Ask the LM to improve the sandboxed seed improver N times per prompt; count bypasses."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from stopbox.harness.executor import make_executor, write_executor_summary
-    from stopbox.harness.lm import default_lm_spec
     from stopbox.harness.reporting import study_markdown
-    from stopbox.harness.stop.study import PROMPTS, StudyConfig, run_study
 
-    chosen = prompt.value
     if jobs < 1 or samples_per_call < 1:
         raise UsageError("--jobs and --samples-per-call must be at least 1")
     if out is not None and resume is not None and out != resume:
         raise UsageError("give either --out DIR or --resume DIR")
+    config, jobs, limit = _study_config(
+        lm, samples, prompt, red_team_rate, seed, samples_per_call, policy, execute, backend,
+        base_url, max_concurrency, executor, record, jobs,
+    )  # fmt: skip
+    out_dir = resume or out or Path("runs") / time.strftime("study-%Y%m%d-%H%M%S", time.gmtime())
+    study = _run_with_progress(
+        config, out_dir, resume=resume is not None, jobs=jobs, limit=limit, executor=executor,
+        ray_address=ray_address,
+    )  # fmt: skip
+    (out_dir / "study.md").write_text(study_markdown.render(study), encoding="utf-8")
+    _print_summary(study, out_dir)
+
+
+def _study_config(
+    lm: str | None,
+    samples: int,
+    prompt: PromptChoice,
+    red_team_rate: float | None,
+    seed: int,
+    samples_per_call: int,
+    policy: str | None,
+    execute: bool,
+    backend: BackendName | None,
+    base_url: str | None,
+    max_concurrency: int | None,
+    executor: str,
+    record: Path | None,
+    jobs: int,
+) -> tuple[StudyConfig, int, int | None]:
+    """Validate the flags (exit 2 before any LM call or work): the study's configuration, the
+    worker processes and the concurrency limit."""
+    from stopbox.harness.lm import default_lm_spec
     from stopbox.harness.policy import load_policy
+    from stopbox.harness.stop.study import PROMPTS, StudyConfig
 
     check_concurrency(max_concurrency)
     apply_base_url(base_url)
@@ -118,6 +148,7 @@ def bypass(
         jobs = 1  # one process appends to the cassette, in call order (replay follows it)
         if executor != "local":
             raise UsageError("--record needs --executor local (one process writes the cassette)")
+    chosen = prompt.value
     config = StudyConfig(
         lm=spec,
         samples=samples,
@@ -129,7 +160,26 @@ def bypass(
         backend=backend.value if backend else None,
         record=str(record.resolve()) if record is not None else None,
     )
-    out_dir = resume or out or Path("runs") / time.strftime("study-%Y%m%d-%H%M%S", time.gmtime())
+    return config, jobs, limit
+
+
+def _run_with_progress(
+    config: StudyConfig,
+    out_dir: Path,
+    *,
+    resume: bool,
+    jobs: int,
+    limit: int | None,
+    executor: str,
+    ray_address: str | None,
+) -> dict[str, Any]:
+    """Run the study on the executor, showing LM calls done (a bar on a terminal, else lines)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from stopbox.harness.executor import make_executor, write_executor_summary
+    from stopbox.harness.stop.study import run_study
+
     err = Console(stderr=True)
     plain = None if err.is_terminal else PlainProgress(f"study {out_dir.name}")
     with Progress(
@@ -151,11 +201,10 @@ def bypass(
         status = out_dir / "executor.json"  # units per node, in flight, retried (live)
         with make_executor(executor, jobs=jobs, ray_address=ray_address,
                            max_concurrency=limit or None, status_file=status) as ex:  # fmt: skip
-            study = run_study(config, out_dir, resume=resume is not None, jobs=jobs,
+            study = run_study(config, out_dir, resume=resume, jobs=jobs,
                               on_progress=on_progress, executor=ex)  # fmt: skip
         write_executor_summary(ex, out_dir, err)
-    (out_dir / "study.md").write_text(study_markdown.render(study), encoding="utf-8")
-    _print_summary(study, out_dir)
+    return study
 
 
 def _print_summary(study: dict[str, object], out_dir: Path) -> None:

@@ -90,6 +90,21 @@ class LMResponse:
             "requests": self.requests,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LMResponse:
+        """The inverse of :meth:`to_json` (the one way a stored response is rebuilt); keys an older
+        store did not keep (``priced``, ``requests``, ``labels``) take their defaults."""
+        return cls(
+            texts=tuple(str(t) for t in data["texts"]),
+            prompt_tokens=int(data.get("prompt_tokens", 0)),
+            completion_tokens=int(data.get("completion_tokens", 0)),
+            cost_usd=float(data.get("cost_usd", 0.0)),
+            model=str(data.get("model", "")),
+            labels=tuple(dict(label) for label in data.get("labels", ())),
+            priced=bool(data.get("priced", True)),
+            requests=int(data.get("requests", 1)),
+        )
+
 
 class LanguageModel(abc.ABC):
     """A language-model backend.  Lives only in the trusted harness process."""

@@ -139,60 +139,75 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            body = {"_raw": raw.decode("utf-8", "replace")}
-        script = self.script
+        body = self._read_body()
         if not self.path.rstrip("/").endswith("/chat/completions"):
-            with script.lock:
+            with self.script.lock:
                 self._record(body, 404)
             self._send(
                 404,
                 {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}},
             )
             return
+        status, request = self._admit(body)
+        if status == 401:
+            self._send_unauthorised()
+        elif status is not None:
+            self._send_scripted_failure(status)
+        else:
+            assert request is not None  # admitted: recorded with status 200
+            self._send_completion(body, request)
+
+    def _read_body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body: dict[str, Any] = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            body = {"_raw": raw.decode("utf-8", "replace")}
+        return body
+
+    def _admit(self, body: dict[str, Any]) -> tuple[int | None, RecordedRequest | None]:
+        """Record the request; its failure status (401, a scripted failure), or None and the
+        recorded request when it is to be answered."""
+        script = self.script
         with script.lock:
             if (
                 script.api_key is not None
                 and self.headers.get("Authorization") != f"Bearer {script.api_key}"
             ):
                 self._record(body, 401)
-                status: int | None = 401
-            elif script.chat_requests < script.fail_first:
-                script.chat_requests += 1
+                return 401, None
+            script.chat_requests += 1
+            if script.chat_requests <= script.fail_first:
                 self._record(body, script.fail_status)
-                status = script.fail_status
-            else:
-                script.chat_requests += 1
-                status = None
-                request = self._record(body, 200)
-        if status == 401:
-            given = self.headers.get("Authorization", "").removeprefix("Bearer ")
-            self._send(
-                401,
-                {
-                    "error": {  # echoes the key, as careless servers do (tests redaction)
-                        "message": f"Incorrect API key provided: {given}",
-                        "type": "invalid_request_error",
-                        "code": "invalid_api_key",
-                    }
-                },
-            )
-            return
-        if status is not None:
-            headers = (
-                {} if script.retry_after is None else {"Retry-After": f"{script.retry_after:g}"}
-            )
-            kind = "rate_limit_exceeded" if status == 429 else "server_error"
-            self._send(
-                status,
-                {"error": {"message": f"scripted {status}", "type": kind, "code": kind}},
-                headers,
-            )
-            return
+                return script.fail_status, None
+            return None, self._record(body, 200)
+
+    def _send_unauthorised(self) -> None:
+        given = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        self._send(
+            401,
+            {
+                "error": {  # echoes the key, as careless servers do (tests redaction)
+                    "message": f"Incorrect API key provided: {given}",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            },
+        )
+
+    def _send_scripted_failure(self, status: int) -> None:
+        script = self.script
+        headers = {} if script.retry_after is None else {"Retry-After": f"{script.retry_after:g}"}
+        kind = "rate_limit_exceeded" if status == 429 else "server_error"
+        self._send(
+            status,
+            {"error": {"message": f"scripted {status}", "type": kind, "code": kind}},
+            headers,
+        )
+
+    def _send_completion(self, body: dict[str, Any], request: RecordedRequest) -> None:
+        script = self.script
         if script.delay_s:
             time.sleep(script.delay_s)
         n = 1 if script.ignore_n else int(body.get("n") or 1)

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from stopbox.detectors._types import CATEGORIES
+from stopbox.harness.severity import is_detection
 from stopbox.harness.stats import rate
 
-__all__ = ["DETECTION_SEVERITIES", "detected_categories", "inspected", "calibration_rows"]
+__all__ = ["detected_categories", "inspected", "calibration_rows"]
 
-DETECTION_SEVERITIES = frozenset({"medium", "high", "critical"})
 UNINSPECTABLE_RULE = "EVA002"
 
 
@@ -28,12 +28,9 @@ def inspected(findings: Iterable[Mapping[str, Any]]) -> bool:
 
 
 def detected_categories(findings: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Categories with at least one finding at or above medium."""
-    return {
-        str(f.get("category"))
-        for f in findings
-        if str(f.get("severity", "high")) in DETECTION_SEVERITIES
-    }
+    """Categories with at least one finding at or above medium (a finding without a severity
+    counts as high)."""
+    return {str(f.get("category")) for f in findings if is_detection(f.get("severity", "high"))}
 
 
 def calibration_rows(

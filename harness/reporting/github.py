@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stopbox.detectors import FileReport, Severity
+from stopbox.harness.severity import at_least
 
 __all__ = ["render_github", "ANNOTATION_LEVELS"]
 
@@ -33,13 +34,12 @@ def _prop(text: str) -> str:
 def render_github(files: Sequence[FileReport], fail_on: str, *, notices: Sequence[str] = ()) -> str:
     """Workflow-command lines for every static and runtime finding of ``files``; each of
     ``notices`` (the loosenings a configuration applied) is a warning of its own first."""
-    threshold = Severity(fail_on).rank
     lines = [f"::warning title=stopbox configuration::{_data(text)}" for text in notices]
     failing = total = 0
     for report in files:
         for f in (*report.findings, *report.runtime):
             total += 1
-            failing += f.severity.rank >= threshold
+            failing += at_least(f.severity, fail_on)
             props = [f"file={_prop(report.path)}"]
             if f.source == "static":
                 props += [f"line={max(f.line, 1)}", f"col={max(f.col, 1)}"]

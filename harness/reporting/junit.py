@@ -10,7 +10,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from stopbox.detectors import FileReport, Finding, Severity
+from stopbox.detectors import FileReport, Finding
+from stopbox.harness.severity import at_least
 
 __all__ = ["render_junit"]
 
@@ -22,7 +23,6 @@ def _line(f: Finding) -> str:
 
 def render_junit(files: Sequence[FileReport], fail_on: str) -> str:
     """The JUnit XML document (one ``testsuite`` named ``stopbox audit``)."""
-    threshold = Severity(fail_on).rank
     suites = ET.Element("testsuites", name="stopbox")
     suite = ET.SubElement(suites, "testsuite", name="stopbox audit")
     failures = 0
@@ -31,7 +31,7 @@ def render_junit(files: Sequence[FileReport], fail_on: str) -> str:
         case = ET.SubElement(
             suite, "testcase", classname="stopbox.audit", name=report.path, file=report.path
         )
-        blocking = [f for f in found if f.severity.rank >= threshold]
+        blocking = [f for f in found if at_least(f.severity, fail_on)]
         if blocking:
             failures += 1
             worst = max(blocking, key=lambda f: f.severity.rank)
@@ -42,7 +42,7 @@ def render_junit(files: Sequence[FileReport], fail_on: str) -> str:
                 type=worst.rule_id,
             )
             failure.text = "\n".join(_line(f) for f in blocking)
-        rest = [f for f in found if f.severity.rank < threshold]
+        rest = [f for f in found if not at_least(f.severity, fail_on)]
         if rest:
             ET.SubElement(case, "system-out").text = "\n".join(_line(f) for f in rest)
     for element in (suites, suite):

@@ -14,7 +14,6 @@ machinery failing raises (:class:`~harness.errors.SandboxUnavailableError`,
 from __future__ import annotations
 
 import abc
-import importlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, ClassVar, TypeVar
 
 from stopbox.harness.errors import SandboxUnavailableError, UsageError
 from stopbox.harness.policy import Policy
+from stopbox.harness.registry import Registry
 
 __all__ = [
     "Status",
@@ -237,7 +237,15 @@ class Sandbox(abc.ABC):
         self.close()
 
 
-_REGISTRY: dict[str, type[Sandbox]] = {}
+BACKENDS: Registry[type[Sandbox]] = Registry(
+    "backend",
+    # Importing a module registers its backend; a backend module that is not there is absent.
+    builtins=tuple(
+        f"stopbox.harness.sandbox.backends.{module}"
+        for module in ("seccomp", "gvisor", "docker", "none")
+    ),
+    missing_ok=True,
+)
 S = TypeVar("S", bound=type[Sandbox])
 
 
@@ -246,43 +254,26 @@ def backend(name: str) -> Callable[[S], S]:
 
     def register(cls: S) -> S:
         cls.name = name
-        _REGISTRY[name] = cls
+        BACKENDS.register(name, replace=True)(cls)
         return cls
 
     return register
 
 
-def _load_builtin_backends() -> None:
-    # Importing the modules registers them; a backend module that is not there is just absent.
-    for module in ("seccomp", "gvisor", "docker", "none"):
-        try:
-            importlib.import_module(f"stopbox.harness.sandbox.backends.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"stopbox.harness.sandbox.backends.{module}":
-                raise
-
-
 def backend_names() -> tuple[str, ...]:
-    _load_builtin_backends()
-    return tuple(_REGISTRY)
+    return tuple(name for name, _ in BACKENDS.items())
 
 
 def available_backends() -> dict[str, str | None]:
     """name -> None when available, else the reason it is not."""
-    _load_builtin_backends()
-    return {name: cls.unavailable_reason() for name, cls in _REGISTRY.items()}
+    return {name: cls.unavailable_reason() for name, cls in BACKENDS.items()}
 
 
 def get_backend(name: str, policy: Policy, *, pool_size: int | None = None, **kw: Any) -> Sandbox:
     """Instantiate a registered backend (not yet started)."""
-    _load_builtin_backends()
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown backend {name!r}; allowed: {', '.join(sorted(_REGISTRY))}"
-        ) from None
-    return cls(policy, pool_size=pool_size, **kw)
+    if name not in BACKENDS:
+        raise UsageError(f"unknown backend {name!r}; allowed: {', '.join(BACKENDS.names())}")
+    return BACKENDS.get(name)(policy, pool_size=pool_size, **kw)
 
 
 @contextmanager

@@ -64,6 +64,8 @@ WORKER_FILES: dict[str, Path] = {
     "_child.py": WORKER_SOURCE / "_child.py",
     "_audit.py": WORKER_SOURCE / "_audit.py",
     "_confine.py": WORKER_SOURCE / "_confine.py",
+    "_cgroup.py": WORKER_SOURCE / "_cgroup.py",
+    "_profile.py": WORKER_SOURCE / "_profile.py",
     "_codec.py": HERE / "_codec.py",  # one file: the host's codec is the worker's codec
     "helpers.py": HERE / "helpers.py",  # one file: the harness uses extract_code too
 }

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 
 from stopbox.harness.lm import LanguageModel, get_lm
-from stopbox.harness.policy import SEVERITIES, Policy
+from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox._base import ExecResult, Sandbox
 from stopbox.harness.sandbox.helpers import code_blocks
+from stopbox.harness.severity import at_least
 from stopbox.harness.stop._lm_access import LMAccess, RunBudget
 from stopbox.harness.stop._types import (
     EngineStats,
@@ -201,15 +202,10 @@ class Engine(LMAccess):
                     {**f, "source": "static"} for f in self._scanner(source, f"programs/{sha}.py")
                 ]
                 self.store.add_findings(sha, "static", findings, scan=True)
-        threshold = SEVERITIES.index(self.policy.gate.block_at)
+        block_at = self.policy.gate.block_at
         blocking = tuple(
             sorted(
-                {
-                    str(f.get("rule_id"))
-                    for f in findings
-                    if f.get("severity") in SEVERITIES
-                    and SEVERITIES.index(str(f["severity"])) >= threshold
-                }
+                {str(f.get("rule_id")) for f in findings if at_least(f.get("severity"), block_at)}
             )
         )
         result = Inspection(

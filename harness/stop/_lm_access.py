@@ -113,14 +113,7 @@ class LMAccess:
             cached = self.store.get_lm_call(key)
             if cached is not None:
                 self.stats.add(lm_cached=1)
-                response = LMResponse(
-                    texts=tuple(cached["texts"]),
-                    prompt_tokens=int(cached["prompt_tokens"]),
-                    completion_tokens=int(cached["completion_tokens"]),
-                    cost_usd=float(cached["cost_usd"]),
-                    model=str(cached["model"]),
-                    labels=tuple(cached["labels"]),
-                )
+                response = LMResponse.from_json(cached)
             else:
                 started = time.monotonic()
                 try:

@@ -8,7 +8,8 @@ A task lives in ``seeds/tasks/<name>/``:
 * ``utility.py`` -- the PUBLIC text the LM sees as ``utility.str``; never executed.
 * ``evaluator.py`` -- SECRET and TRUSTED, imported here: ``generate(rng) -> (args, hidden)`` draws
   one instance, ``score(hidden, output) -> (utility in [0, 1], problem)`` checks and scores the
-  sandboxed solution's output ("" when the output was acceptable).
+  sandboxed solution's output ("" when the output was acceptable).  Evaluators share the checks
+  of :mod:`stopbox.harness.task_scoring` (a leaf; they never import the engine).
 * ``seed_algorithm.py`` -- the paper's seed solution.
 
 :meth:`Task.evaluate` loads the untrusted solution once into ONE sandbox job, calls its
@@ -32,9 +33,9 @@ from typing import Any
 import numpy as np
 import structlog
 
-from stopbox.harness._resources import data_dir
 from stopbox.harness.errors import TaskError
 from stopbox.harness.sandbox._base import ExecResult, Job, Sandbox, Status
+from stopbox.harness.task_catalog import TASKS_DIR, task_names
 
 __all__ = [
     "TASKS_DIR",
@@ -44,12 +45,10 @@ __all__ = [
     "TaskSpec",
     "load_task",
     "task_names",
-    "vector_output",
 ]
 
 log = structlog.get_logger("stopbox.tasks")
 
-TASKS_DIR = data_dir("seeds") / "tasks"
 SPLITS = ("train", "val", "test")
 _TOP_KEYS = ("name", "description", "entry", "call_timeout_s", "instances", "splits")
 _FILES = ("task.toml", "utility.py", "evaluator.py", "seed_algorithm.py")
@@ -188,33 +187,6 @@ def _worse(a: str, b: str) -> str:
     return a if _STATUS_RANK.index(a) >= _STATUS_RANK.index(b) else b
 
 
-def vector_output(
-    output: Any, n: int, what: str, kinds: str = "biuf"
-) -> tuple[np.ndarray | None, str]:
-    """Check a JSON-decoded return value that should be a vector of ``n`` numbers (evaluators).
-
-    ``(array, "")`` when ``output`` is a list/tuple/array of shape exactly ``(n,)`` whose dtype
-    kind is in ``kinds`` (b bool, i/u int, f float) and holds no NaN; otherwise ``(None, why)``.
-    Nothing from the output is called: it is plain decoded data.
-    """
-    if isinstance(output, dict) and "__unencodable__" in output:
-        return None, f"returned a {output['__unencodable__']} that cannot leave the sandbox"
-    if output is None or isinstance(output, str | bytes | dict | set | bool | int | float):
-        return None, f"returned {type(output).__name__}, expected {what} of shape ({n},)"
-    try:
-        arr = np.asarray(output)
-    except (ValueError, TypeError) as exc:
-        return None, f"returned something that is not a vector ({exc})"
-    if arr.shape != (n,):
-        return None, f"{what} of shape {arr.shape}, expected ({n},)"
-    if arr.dtype.kind not in kinds:
-        expected = {"biuf": "numbers or bools", "iu": "integers"}.get(kinds, f"kinds {kinds!r}")
-        return None, f"{what} of dtype {arr.dtype}, expected {expected}"
-    if arr.dtype.kind == "f" and bool(np.isnan(arr).any()):
-        return None, f"{what} with NaN values"
-    return arr, ""
-
-
 @dataclass(frozen=True, slots=True)
 class Task:
     """One loaded task.  ``evaluate`` is the trusted utility u(solution) in [0, 1]."""
@@ -342,14 +314,6 @@ class Task:
         else:
             reason = f"{n} instances, mean utility {utility:.4f}"
         return utility, reason, n, status, tuple(utilities)
-
-
-def task_names(tasks_dir: Path | None = None) -> list[str]:
-    """Every task directory under seeds/tasks (or ``tasks_dir``) with a task.toml, sorted."""
-    root = TASKS_DIR if tasks_dir is None else tasks_dir
-    if not root.is_dir():
-        return []
-    return sorted(p.parent.name for p in root.glob("*/task.toml"))
 
 
 def load_task(name: str, tasks_dir: Path | None = None) -> Task:

@@ -62,3 +62,62 @@ def test_the_engine_has_no_backend_knowledge() -> None:
     for rel in ("harness/stop/_lm_access.py", "harness/stop/_engine.py", "harness/stop/study.py"):
         text = (ROOT / rel).read_text(encoding="utf-8")
         assert 'startswith("synthetic")' not in text, rel
+
+
+def test_a_first_lookup_from_many_threads_sees_every_builtin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first load is not half-visible: threads that look up while another thread is still
+    importing the builtins wait for it (before, they saw an empty registry: a KeyError)."""
+    import threading
+
+    slow: Registry[int] = Registry("slow", builtins=("stopbox_test_slow_builtin",))
+    started = threading.Event()
+    release = threading.Event()
+    (tmp_path / "stopbox_test_slow_builtin.py").write_text(
+        "import builtins\n"
+        "started, release, registry = builtins._stopbox_slow\n"
+        "started.set()\n"
+        "release.wait(30)\n"
+        "registry.register('x')(1)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("builtins._stopbox_slow", (started, release, slow), raising=False)
+    monkeypatch.delitem(sys.modules, "stopbox_test_slow_builtin", raising=False)
+    results: list[object] = []
+
+    def look() -> None:
+        try:
+            results.append(slow.get("x"))
+        except Exception as exc:  # recorded, asserted below
+            results.append(exc)
+
+    first = threading.Thread(target=look)
+    first.start()
+    assert started.wait(30)  # the first thread is inside the builtin's import now
+    others = [threading.Thread(target=look) for _ in range(4)]
+    for thread in others:
+        thread.start()
+    release.set()
+    for thread in [first, *others]:
+        thread.join(30)
+    assert results == [1] * 5
+
+
+def test_a_missing_optional_builtin_is_skipped_and_a_failed_load_is_retried() -> None:
+    optional: Registry[int] = Registry(
+        "optional", builtins=("stopbox_no_such_module",), missing_ok=True
+    )
+    assert optional.names() == []
+    strict: Registry[int] = Registry("strict", builtins=("stopbox_no_such_module",))
+    for _ in range(2):  # not marked loaded after a failure: the error is raised again
+        with pytest.raises(ModuleNotFoundError):
+            strict.get("x")
+
+
+def test_items_keep_registration_order() -> None:
+    things: Registry[int] = Registry("thing")
+    things.register("b")(2)
+    things.register("a")(1)
+    assert things.items() == [("b", 2), ("a", 1)]

@@ -1,8 +1,9 @@
 """Task solutions of the synthetic proposer: which task is asked, and which variant to answer.
 
-Variants come from ``stopbox.harness.lm.synthetic.solutions.<task>.VARIANTS`` (owned by the tasks
-part): objects with ``quality`` and ``source`` (a ``Variant`` dataclass, a tuple or a dict all
-work). The task is identified from the prompt: an explicit marker ``stopbox-task: <name>`` (or
+Variants are looked up by the task's name in ``solutions.SOLUTIONS`` (each
+``solutions/<task>.py`` registers its ``VARIANTS``): objects with ``quality`` and ``source`` (a
+``Variant`` dataclass, a tuple or a dict all work).  The task is identified from the prompt: an
+explicit marker ``stopbox-task: <name>`` (or
 ``task: <name>`` / ``TASK = "<name>"``) naming a module that exists, else the longest task module
 name that appears as a word in the prompt.
 
@@ -16,9 +17,7 @@ sometimes and iterative search improves more.
 
 from __future__ import annotations
 
-import importlib
 import math
-import pkgutil
 import random
 import re
 from collections.abc import Mapping, Sequence
@@ -26,10 +25,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, solution_tasks
+
 __all__ = ["SolutionVariant", "task_modules", "identify_task", "load_variants", "choose_variant",
            "quality_tier", "current_tier"]  # fmt: skip
 
-SOLUTIONS_PACKAGE = "stopbox.harness.lm.synthetic.solutions"
 
 _TIER_WORDS: dict[str, int] = {
     "broken": 0, "crash": 0, "crashes": 0, "error": 0, "syntax_error": 0, "wrong": 0,
@@ -58,15 +58,9 @@ def quality_tier(quality: str) -> int | None:
     return None
 
 
-@cache
 def task_modules() -> tuple[str, ...]:
-    """Names of the tasks that have a solutions module."""
-    try:
-        package = importlib.import_module(SOLUTIONS_PACKAGE)
-    except ImportError:
-        return ()
-    paths = list(getattr(package, "__path__", []))
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(paths) if not m.name.startswith("_")))
+    """Names of the tasks that have solution variants (registered in ``SOLUTIONS``)."""
+    return solution_tasks()
 
 
 _MARKER = re.compile(
@@ -115,11 +109,9 @@ def load_variants(task: str) -> tuple[SolutionVariant, ...]:
     with a hint of 0 (broken, slow, hack) and the others rank 1, 2, ... by distinct hint;
     otherwise tiers come from the quality words.
     """
-    try:
-        module = importlib.import_module(f"{SOLUTIONS_PACKAGE}.{task}")
-    except ImportError:
+    if task not in SOLUTIONS:
         return ()
-    raw = list(getattr(module, "VARIANTS", ()))
+    raw = list(SOLUTIONS.get(task))
     rows = []
     for variant in raw:
         quality = str(_field(variant, "quality", 0))

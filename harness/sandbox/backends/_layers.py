@@ -18,16 +18,17 @@ LAYER_FIXES: dict[str, str] = {
     "landlock": "boot a kernel with Landlock enabled (lsm=...,landlock)",
     "seccomp": "apt-get install libseccomp2 and pip install pyseccomp",
     "mountns": "the kernel must allow mount namespaces inside the worker's user namespace",
+    "cgroup": "run the harness as root with the cgroup v1 memory and pids controllers mounted, "
+    "or in a cgroup v2 subtree delegated to it with memory and pids enabled",
 }
 """Layer -> how to make it apply (the error names both)."""
 
 
 def prefork_enabled() -> bool:
-    """Keep one confined child ready per idle worker (``STOPBOX_SANDBOX_PREFORK=1``).
-
-    Off by default for now: the containment judges count every process that appears under a
-    worker during a job, and the standby child of the next job is one (see docs/sandbox.md)."""
-    return os.environ.get("STOPBOX_SANDBOX_PREFORK", "0") == "1"
+    """Keep one confined child ready per idle worker (default; ``STOPBOX_SANDBOX_PREFORK=0``
+    turns it off).  The standby child is forked by the worker's zygote before any job data
+    exists; the judges of leftovers know it by its job cgroup (``standby_pids``)."""
+    return os.environ.get("STOPBOX_SANDBOX_PREFORK", "1") != "0"
 
 
 class LayeredSandbox:
@@ -44,6 +45,8 @@ class LayeredSandbox:
         opts = [f"--isolation={self.isolation}"]
         if prefork_enabled():
             opts.append("--prefork=1")
+        if os.environ.get("STOPBOX_SANDBOX_PROFILE") == "1":  # bench/sandbox.py --steps
+            opts.append("--profile=1")
         if rootfs is not None:
             opts.append(f"--rootfs={rootfs}")
         allowed = self.allowed_missing()

@@ -4,11 +4,14 @@ The worker moves into fresh user, mount, net, uts, cgroup, ipc and pid namespace
 mapped to an unprivileged host uid) and pivots into a private read-only root built from the root
 filesystem of :mod:`stopbox.harness.sandbox.backends.image.rootfs` (interpreter and allowed
 packages only, never the harness); each job gets its own mount, pid and ipc namespaces, a fresh
-sized tmpfs workdir, /tmp and /dev/shm, then rlimits, Landlock and an allow-list seccomp filter.
+sized tmpfs workdir, /tmp and /dev/shm, its own cgroup (memory incl. tmpfs pages, no swap, pids;
+made, read and removed by the worker's host-side launcher: worker/_cgroup.py), then rlimits,
+Landlock and an allow-list seccomp filter.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +20,10 @@ from stopbox.harness.errors import SandboxUnavailableError
 from stopbox.harness.policy import Policy
 from stopbox.harness.sandbox._base import backend
 from stopbox.harness.sandbox._pool import WorkerSandbox
+from stopbox.harness.sandbox.backends import stale
 from stopbox.harness.sandbox.backends._layers import LayeredSandbox
 from stopbox.harness.sandbox.backends.image.rootfs import ensure_rootfs
+from stopbox.harness.sandbox.worker import _cgroup
 
 __all__ = ["SeccompSandbox"]
 
@@ -45,6 +50,23 @@ class SeccompSandbox(LayeredSandbox, WorkerSandbox):
                 "apt-get install libseccomp2 and pip install pyseccomp"
             )
         return None
+
+    def remove_stale_state(self) -> None:
+        """Worker directories and per-job cgroups of dead owners (by owner pid)."""
+        super().remove_stale_state()
+        stale.remove_stale_cgroups()
+
+    def standby_pids(self) -> set[int]:
+        """Host pids of each idle worker's pre-forked child (at most one job cgroup's processes
+        per worker: the newest cgroup its launcher made), for the judges of leftovers."""
+        out: set[int] = set()
+        for launcher in self.worker_pids():
+            out |= _cgroup.standby(os.getpid(), launcher)
+        return out
+
+    def close(self) -> None:
+        super().close()
+        stale.remove_stale_cgroups()  # of a launcher killed before it could remove them
 
     def prepare_worker_dir(self) -> Path:
         try:

@@ -6,7 +6,9 @@ a killed harness on the host is named after the harness's pid:
 
 * worker directories ``$TMPDIR/stopbox-worker-<pid>-*`` (and legacy ``stopbox-jobs-<pid>-*``);
 * gVisor state ``$TMPDIR/stopbox-runsc-<pid>-*`` with its containers (``runsc delete --force``);
-* docker containers labelled ``stopbox.owner=<pid>``.
+* docker containers labelled ``stopbox.owner=<pid>``;
+* per-job cgroups ``stopbox-<pid>-<launcher pid>-<n>-ns<pid ns>`` under the harness's own
+  cgroup (seccomp backend), removed when empty (:func:`remove_stale_cgroups`).
 
 ``remove_stale_state()`` is what a pool calls when it starts (team sandbox-host calls it from
 ``_pool.py``); each part is also callable on its own.
@@ -21,7 +23,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["pid_alive", "remove_stale_state", "remove_stale_worker_dirs", "remove_stale_runsc"]
+__all__ = [
+    "pid_alive",
+    "remove_stale_cgroups",
+    "remove_stale_state",
+    "remove_stale_worker_dirs",
+    "remove_stale_runsc",
+]
 
 
 def pid_alive(pid: int) -> bool:
@@ -91,11 +99,22 @@ def remove_stale_runsc(
     return removed
 
 
+def remove_stale_cgroups(alive: Callable[[int], bool] = pid_alive) -> list[str]:
+    """Job cgroups of a dead owner (or of this harness's dead launchers), when empty."""
+    from stopbox.harness.sandbox.worker import _cgroup
+
+    try:
+        return _cgroup.remove_stale(alive)
+    except OSError:
+        return []
+
+
 def remove_stale_state(
     alive: Callable[[int], bool] = pid_alive, *, docker: bool = False
 ) -> list[str]:
     """Everything stale this module knows about (docker only when asked: it may be slow)."""
     removed = remove_stale_worker_dirs(alive=alive) + remove_stale_runsc(alive=alive)
+    removed += remove_stale_cgroups(alive)
     if docker and shutil.which("docker"):
         from stopbox.harness.sandbox.backends.docker import remove_stale_containers
 

@@ -394,7 +394,8 @@ class Arena:
             # the sentry's ptrace stubs (one per address space) come and go: gVisor's, and a
             # process the job left inside would live in gVisor, not on the host
             inside = workers_now if self.sandbox.name in ("gvisor", "docker") else fresh_workers
-            allowed = set(fresh_workers) | _preforked(workers_now)
+            standby = getattr(self.sandbox, "standby_pids", None)  # told by the worker's launcher
+            allowed = set(fresh_workers) | (standby() if standby else _preforked(workers_now))
             for w in inside:
                 allowed |= _descendants(w)
             left = {p for p in now - before - allowed if os.path.exists(f"/proc/{p}")}

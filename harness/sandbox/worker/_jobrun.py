@@ -17,9 +17,11 @@ import time
 import traceback
 from typing import Any
 
+import _cgroup
 import _child
 import _codec
 import _confine
+import _profile
 
 WORKER_DIR = os.path.dirname(os.path.abspath(__file__))
 MAX_EVENTS = 1000
@@ -98,6 +100,13 @@ class JobRun:
         self.event_bytes = 0
         self.chan_bytes = 0
         self.rpc_pending = False
+        self.cgroup: int | None = None  # the job's cgroup number at the launcher
+        self.marks = _profile.Marks() if getattr(worker, "profile", False) else None
+        self.preforked = False
+
+    def mark(self, name: str) -> None:
+        if self.marks is not None:
+            self.marks(name)
 
     # --- process life --------------------------------------------------------------------------
     def spawn(self) -> None:
@@ -109,7 +118,12 @@ class JobRun:
             self.workdir = self.fallback_dir = tempfile.mkdtemp(prefix="stopbox-job-")
         # Forked by the zygote, which never held any job's data: nothing of an earlier job is in
         # this job's inherited memory.
-        pid, (c_in_w, c_out_r, out_r, err_r) = w.zygote.spawn(self.workdir)
+        self.mark("spawn0")
+        pid, (c_in_w, c_out_r, out_r, err_r), self.cgroup = w.zygote.spawn(self.workdir)
+        self.mark("spawn1")
+        if self.marks is not None:
+            self.marks.zygote = {"in_zygote": w.zygote.fork_ms, "cgroup_join": w.zygote.join_ms,
+                                 **w.zygote.times}  # fmt: skip
         self.pid = pid
         self.to_child = c_in_w
         os.set_blocking(c_in_w, False)
@@ -216,6 +230,8 @@ class JobRun:
                             f"{MAX_EVENT_BYTES} bytes of events")  # fmt: skip
             return
         event = {k: v for k, v in event.items() if isinstance(k, str)}
+        if self.marks is not None and event.get("event") == "layers":
+            self.marks.layers_event(event)
         self.events.append(event)
         name = str(event.get("event", ""))
         syscall = _confine.EVENT_SYSCALLS.get(name) or (
@@ -367,6 +383,9 @@ class JobRun:
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = _signal_name(sig)
+            if sig == signal.SIGKILL and self._oom_killed():
+                return {"status": "memory", "error": "memory limit reached (the job's cgroup, "
+                        "tmpfs pages included); job killed"}  # fmt: skip
             if sig == signal.SIGSYS:
                 self.violations.append({"kind": "sigsys", "detail": "killed by SIGSYS"})
                 return {"status": "violation", "error": "killed by SIGSYS (denied syscall)"}
@@ -379,6 +398,13 @@ class JobRun:
             return {"status": "killed", "error": f"job killed by {name}"}
         code = os.waitstatus_to_exitcode(status) if status else 0
         return {"status": "error", "error": f"job process exited with code {code}"}
+
+    def _oom_killed(self) -> bool:
+        """Did the kernel OOM-kill a process of this job's cgroup?  Asked of the launcher,
+        which reads memory.oom_control / memory.events from outside the job."""
+        if self.cgroup is None or self.w.cgroups is None:
+            return False
+        return bool(self.w.cgroups.ask({"op": "stat", "n": self.cgroup}).get("oom"))
 
     def _cpu_exhausted(self) -> bool:
         # the kernel's SIGKILL at the hard limit is checked per tick against the thread group's
@@ -421,22 +447,16 @@ class JobRun:
         for name in ("out", "err"):
             self._drain_all(name, wait=0.0)
 
-    def prepare(self) -> JobRun | None:
-        """Fork and confine the job's processes ahead of time (the worker does this while idle,
-        so a warm job is: load, one call, result).  None when that failed (run() retries)."""
-        try:
-            self.spawn()
-        except OSError:
-            return None
-        return self
-
     def run(self, msg: dict[str, Any] | None = None) -> None:
         if msg is not None:
             self.msg = msg
+        self.mark("job")
         start = time.monotonic()
         try:
             if not self.pid:
                 self.spawn()
+            if getattr(self.w, "prefork", False):
+                self.w.zygote.request(self.workdir)  # the next job's child, made meanwhile
         except OSError as exc:
             self.w.send(
                 {
@@ -452,8 +472,10 @@ class JobRun:
         try:
             timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
             keys = ("source", "filename", "as_script")
+            self.mark("load_sent")
             self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
             child = self.wait_for("loaded", float(timeout))
+            self.mark("loaded")
             self.w.send(
                 {"op": "loaded", "result": self.result(child, start, 0, 0), **self._job_extras()}
             )
@@ -474,12 +496,15 @@ class JobRun:
                     }
                 else:
                     keys = ("entry", "args", "kwargs")
+                    self.mark("call_sent")
                     self._to_child({"op": "call", **{k: msg.get(k) for k in keys}})
                     child = self.wait_for(
                         "result", float(msg.get("timeout") or self.default_timeout)
                     )
+                    self.mark("result")
                     res = self.result(child, t0, out0, err0)
                 self.w.send({"op": "result", "result": res, **self._job_extras()})
+                self.mark("result_sent")
         finally:
             self.finish(start)
 
@@ -513,17 +538,21 @@ class JobRun:
         return extras
 
     def finish(self, start: float) -> None:
+        """End the job.  A job still alive after its last answer (the usual case) is killed and
+        the ``closed`` frame sent at once, with what it wrote before the kill (all of that is
+        in the pipes by then); waiting for its processes, closing its pipes and removing its
+        cgroup follow while the harness already has the result.  A job that died is waited
+        for first: how it ended is part of what ``closed`` says."""
+        self.mark("finish")
+        answered = self.dead is None
         self.kill(self.dead or "closed")
-        self._settle()
-        self._reap_strays()
-        for fd in (self.to_child, *self.fds.values()):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.sel.close()
-        if self.fallback_dir is not None:
-            _confine.remove_tree(self.fallback_dir)
+        if answered:
+            self._poll_output()
+        else:
+            self._cleanup()
+        if self.marks is not None:
+            self.marks("closed_sent")  # the frame below is sent at once (its extras are ready)
+            self.events.append(self.marks.event(self.preforked))
         self.w.send(
             {
                 "op": "closed",
@@ -539,6 +568,24 @@ class JobRun:
                 **self._job_extras(),
             }
         )
+        if answered:
+            self._cleanup()
+        if self.cgroup is not None and self.w.cgroups is not None:
+            self.w.cgroups.ask({"op": "end", "n": self.cgroup})  # no reply: removed meanwhile
+        self.mark("end")
+
+    def _cleanup(self) -> None:
+        self._settle()
+        self._reap_strays()
+        for fd in (self.to_child, *self.fds.values()):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.sel.close()
+        if self.fallback_dir is not None:
+            _confine.remove_tree(self.fallback_dir)
+            self.fallback_dir = None
 
 
 class Zygote:
@@ -547,21 +594,35 @@ class Zygote:
     arguments or RPC replies (those pass through the worker only).  Pipe ends come back to the
     worker by SCM_RIGHTS; the job's wait4 status and rusage by message."""
 
-    def __init__(self, worker: Any) -> None:
+    def __init__(self, worker: Any, cgroup_fd: int | None = None) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             self.sock.close()
+            if worker.cgroups is not None:
+                worker.cgroups.sock.close()  # the worker's own socket to the launcher
             try:
-                _zygote_loop(theirs, worker)
+                _zygote_loop(theirs, worker, cgroup_fd)
             finally:
                 os._exit(0)
         theirs.close()
+        if cgroup_fd is not None:
+            os.close(cgroup_fd)
         self.pid = pid
+        self.fork_ms: float | None = None
+        self.join_ms: float | None = None
+        self.times: dict[str, float] = {}
+        self.pending = False  # a spawn asked for and not yet answered
+        self.ready: tuple[dict[str, Any], list[int]] | None = None  # answered, not yet taken
 
-    def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+    def _send(self, msg: dict[str, Any]) -> None:
         try:
             self.sock.sendall(json.dumps(msg).encode())
+        except OSError as exc:
+            raise SystemExit(f"stopbox worker: the zygote is gone ({exc})") from None
+
+    def _recv(self, nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+        try:
             data, fds, _, _ = socket.recv_fds(self.sock, 4096, nfds) if nfds else (
                 self.sock.recv(4096), [], 0, None)  # fmt: skip
         except OSError as exc:
@@ -570,13 +631,35 @@ class Zygote:
             raise SystemExit("stopbox worker: the zygote is gone")
         return json.loads(data), list(fds)
 
-    def spawn(self, workdir: str) -> tuple[int, list[int]]:
-        reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 4)
+    def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+        if self.pending:  # the zygote answers in order: first the spawn asked for earlier
+            self.ready, self.pending = self._recv(4), False
+        self._send(msg)
+        return self._recv(nfds)
+
+    def request(self, workdir: str) -> None:
+        """Ask for the next job's child without waiting: the zygote forks it (and the launcher
+        moves it into its cgroup) while this worker runs the current job."""
+        if not self.pending and self.ready is None:
+            self._send({"op": "spawn", "workdir": workdir})
+            self.pending = True
+
+    def spawn(self, workdir: str) -> tuple[int, list[int], int | None]:
+        """The child asked for earlier (pre-fork), else a new one now."""
+        if self.ready is not None:
+            (reply, fds), self.ready = self.ready, None
+        elif self.pending:
+            (reply, fds), self.pending = self._recv(4), False
+        else:
+            reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 4)
         if "error" in reply or len(fds) != 4:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"zygote: {reply.get('error', 'no pipes')}")
-        return int(reply["pid"]), fds
+        cgroup = reply.get("cgroup")
+        self.fork_ms, self.join_ms = reply.get("fork_ms"), reply.get("join_ms")
+        self.times = {k: reply[k] for k in ("create_ms", "move_ms") if k in reply}
+        return int(reply["pid"]), fds, int(cgroup) if cgroup is not None else None
 
     def wait(self, pid: int, *, nohang: bool) -> tuple[int, float, float] | None:
         """(status, cpu seconds, max rss kB) once the job's first process ended, else None."""
@@ -586,8 +669,9 @@ class Zygote:
         return int(reply["status"]), float(reply["cpu_s"]), float(reply["maxrss"])
 
 
-def _zygote_loop(sock: socket.socket, w: Any) -> None:
+def _zygote_loop(sock: socket.socket, w: Any, cgroup_fd: int | None) -> None:
     _confine.set_pdeathsig(signal.SIGKILL)
+    cgroups = _cgroup.Client(cgroup_fd) if cgroup_fd is not None else None
     for fd in (w.in_fd, w.out_fd):  # the zygote never talks to the harness
         try:
             os.close(fd)
@@ -600,25 +684,36 @@ def _zygote_loop(sock: socket.socket, w: Any) -> None:
         msg = json.loads(data)
         if msg.get("op") == "spawn":
             try:
-                pid, fds = _fork_job(str(msg["workdir"]), w, sock)
-                socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], fds)
+                t0 = time.monotonic()
+                pid, fds, cg = _fork_job(str(msg["workdir"]), w, sock, cgroups)
+                took = {"fork_ms": round((time.monotonic() - t0) * 1000, 3)}
+                if cgroups is not None:
+                    took["join_ms"] = cgroups.last_ms
+                    took.update(cgroups.last_times)
+                reply = json.dumps({"pid": pid, "cgroup": cg, **took}).encode()
+                socket.send_fds(sock, [reply], fds)
                 for fd in fds:
                     os.close(fd)
             except OSError as exc:
                 sock.sendall(json.dumps({"error": str(exc)}).encode())
         elif msg.get("op") == "wait":
-            reply: dict[str, Any] = {"done": False}
+            done: dict[str, Any] = {"done": False}
             try:
                 got, status, ru = os.wait4(int(msg["pid"]), os.WNOHANG if msg.get("nohang") else 0)
                 if got:
-                    reply = {"done": True, "status": status, "maxrss": ru.ru_maxrss,
-                             "cpu_s": ru.ru_utime + ru.ru_stime}  # fmt: skip
+                    done = {"done": True, "status": status, "maxrss": ru.ru_maxrss,
+                            "cpu_s": ru.ru_utime + ru.ru_stime}  # fmt: skip
             except ChildProcessError:
-                reply = {"done": True, "status": 0, "maxrss": 0, "cpu_s": 0.0}
-            sock.sendall(json.dumps(reply).encode())
+                done = {"done": True, "status": 0, "maxrss": 0, "cpu_s": 0.0}
+            sock.sendall(json.dumps(done).encode())
 
 
-def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]]:
+def _fork_job(
+    workdir: str, w: Any, sock: socket.socket, cgroups: _cgroup.Client | None
+) -> tuple[int, list[int], int | None]:
+    """Fork the job's first process; with the cgroup layer it waits until the launcher moved
+    it into its own job cgroup (the job proper, forked from it, inherits the cgroup)."""
+    go_r, go_w = os.pipe() if cgroups is not None else (-1, -1)
     c_in_r, c_in_w = os.pipe()
     c_out_r, c_out_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -634,10 +729,30 @@ def _fork_job(workdir: str, w: Any, sock: socket.socket) -> tuple[int, list[int]
             sock.close()
             for fd in (c_in_w, c_out_r, out_r, err_r):
                 os.close(fd)
+            if cgroups is not None:
+                cgroups.sock.close()
+                os.close(go_w)
+                if os.read(go_r, 1) != b"G":  # not in its cgroup: never run anything
+                    os._exit(70)
+                os.close(go_r)
             _child.enter(job, (c_in_r, c_out_w, out_w, err_w), workdir, w)
         except BaseException:  # noqa: B036 - never return into the zygote loop
             traceback.print_exc()
         os._exit(70)
     for fd in (c_in_r, c_out_w, out_w, err_w):
         os.close(fd)
-    return pid, [c_in_w, c_out_r, out_r, err_r]
+    cg = None
+    if cgroups is not None:
+        os.close(go_r)
+        reply = cgroups.ask({"op": "join"}, pid=pid)
+        if "error" in reply:
+            os.close(go_w)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            for fd in (c_in_w, c_out_r, out_r, err_r):
+                os.close(fd)
+            raise OSError(str(reply["error"]))
+        cg = int(reply["n"])
+        os.write(go_w, b"G")
+        os.close(go_w)
+    return pid, [c_in_w, c_out_r, out_r, err_r], cg

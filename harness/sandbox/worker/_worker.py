@@ -30,12 +30,15 @@ import gc  # noqa: E402
 import importlib  # noqa: E402
 import select  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _cgroup  # noqa: E402
 import _codec  # noqa: E402
 import _confine  # noqa: E402
+import _profile  # noqa: E402
 import helpers  # noqa: E402, F401 - preloaded for untrusted improvers
 from _jobrun import JobRun, Zygote  # noqa: E402
 
@@ -46,6 +49,8 @@ except ImportError:  # pragma: no cover
 
 
 SEND_DEADLINE_S = 60.0
+CGROUP_FDS: dict[str, int] = {}
+"""In the worker: its and the zygote's socket to the launcher's cgroup service (_cgroup)."""
 
 
 class Worker:
@@ -60,8 +65,9 @@ class Worker:
         self.layers: dict[str, Any] = {}
         self.jobs_dir: str | None = None
         self.allow_missing: set[str] = set()
-        self.next_job: JobRun | None = None
         self.prefork = False
+        self.cgroups: _cgroup.Client | None = None
+        self.profile = self.opts.get("profile") == "1"
 
     # --- harness side ----------------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
@@ -124,8 +130,12 @@ class Worker:
             layers.info["job_namespaces_error"] = err
         self.allow_missing = {a for a in self.opts.get("allow-missing", "").split(",") if a}
         self.layer_state = layers
+        if self.profile:  # bench/sandbox.py: where a job's time goes (wraps _confine)
+            _profile.install(layers.info)
         self.layers = layers.to_dict()
-        self.zygote = Zygote(self)  # before any job data exists in this process
+        if CGROUP_FDS:
+            self.cgroups = _cgroup.Client(CGROUP_FDS["worker"])
+        self.zygote = Zygote(self, CGROUP_FDS.get("zygote"))  # before any job data exists here
 
     # --- main loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -137,9 +147,11 @@ class Worker:
         self.send(
             {"op": "ready", "pid": os.getpid(), "layers": self.layers, "jobs_dir": self.jobs_dir}
         )
-        self.prefork = self.opts.get("prefork") == "1"
+        # Pre-fork: the next job's child is asked of the zygote ahead of time (when idle, and
+        # while a job runs), so it is forked, in its cgroup and confined when its job comes.
+        self.prefork = self.opts.get("prefork") == "1" and bool(self.config.get("job_ns"))
         if self.prefork:
-            self.next_job = JobRun(self).prepare()
+            self.zygote.request(SCRATCH)
         while True:
             try:
                 msg = self.recv()
@@ -147,15 +159,14 @@ class Worker:
                 return
             op = msg.get("op")
             if op == "job":
-                job, self.next_job = self.next_job or JobRun(self), None
+                job = JobRun(self)
+                job.preforked = self.zygote.pending or self.zygote.ready is not None
                 try:
                     job.run(msg)
                 except (EOFError, SystemExit, KeyboardInterrupt):
                     raise
                 except BaseException:  # noqa: B036 - the worker survives every job
                     traceback.print_exc()
-                if self.prefork:  # the next job's child, forked and confined now
-                    self.next_job = JobRun(self).prepare()
             elif op == "ping":
                 self.send({"op": "pong"})
             elif op == "exit":
@@ -184,7 +195,31 @@ _NS_WORKER = (
 )  # fmt: skip
 
 
-def _split_into_userns(layers: _confine.Layers) -> bool:
+def _job_cgroups(config: dict[str, Any], layers: _confine.Layers) -> _cgroup.JobCgroups | None:
+    """The per-job cgroup manager the launcher runs (None, and the layer missing, when the
+    harness's cgroup hierarchy does not let us make one)."""
+    try:
+        mgr = _cgroup.JobCgroups(int(config.get("owner_pid") or os.getppid()), config["limits"])
+        probe = mgr.create(0)
+        mgr.remove(0)
+    except OSError as exc:
+        layers.check("cgroup", str(exc) or type(exc).__name__)
+        return None
+    layers.check("cgroup", None)
+    layers.info["cgroup"] = {"version": mgr.version, "memory_mb": mgr.memory >> 20,
+                             "pids": mgr.pids, "parent": os.path.dirname(probe[0])}  # fmt: skip
+    return mgr
+
+
+def _close_all_but(keep: set[int]) -> None:
+    low = 0
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
     """Fork into fresh user, mount, net, uts, cgroup, ipc and pid namespaces, the inside root
     mapped to an unprivileged host uid (65534 when we are root, else our own uid).
 
@@ -201,10 +236,15 @@ def _split_into_userns(layers: _confine.Layers) -> bool:
     host_gid = _confine.NOBODY if os.geteuid() == 0 else os.getegid()
     up_r, up_w = os.pipe()
     go_r, go_w = os.pipe()
+    mgr = _job_cgroups(config, layers)
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+             for _ in range(2 if mgr else 0)]  # fmt: skip
     middle = os.fork()
-    if middle:  # host side: write the maps, then only wait
+    if middle:  # host side: write the maps, then serve the job cgroups and wait
         os.close(up_w)
         os.close(go_r)
+        for _, theirs in pairs:
+            theirs.close()
         msg = os.read(up_r, 4096)
         if msg != b"U":
             os.close(go_w)
@@ -223,11 +263,19 @@ def _split_into_userns(layers: _confine.Layers) -> bool:
             os.write(go_w, b"M")
         except OSError as exc:
             os.write(go_w, f"E{exc}".encode())
-        os.closerange(0, 1 << 16)
-        _, status = os.waitpid(middle, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        mine = [ours for ours, _ in pairs]
+        _close_all_but({s.fileno() for s in mine})
+        try:
+            if mgr is not None:
+                _cgroup.serve(mine, mgr)  # until the worker and its zygote are gone
+        finally:
+            _, status = os.waitpid(middle, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     os.close(up_r)
     os.close(go_w)
+    for (ours, theirs), role in zip(pairs, ("zygote", "worker"), strict=False):
+        ours.close()
+        CGROUP_FDS[role] = theirs.detach()
     _confine.set_pdeathsig(signal.SIGKILL)
     err = _confine.unshare(flags)
     if err:
@@ -396,9 +444,10 @@ def enter_namespaces(config: dict[str, Any], opts: dict[str, str]) -> _confine.L
     layers.info["uid_before"] = os.geteuid()
     if mode == "gvisor":
         layers.check("gvisor_kernel", None)
+        layers.info["cgroup"] = "the gVisor sandbox's memory and pids limits (gVisor stands in)"
         layers.info["job_uid"] = _confine.NOBODY
         return layers
-    if not _split_into_userns(layers):
+    if not _split_into_userns(layers, config):
         layers.check("private_root", "no user/mount namespace")
         return layers
     extra = [(p, False) for p in config["paths"]["read"]]

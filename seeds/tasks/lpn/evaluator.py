@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from stopbox.harness.stop.tasks import vector_output
+from stopbox.harness.task_scoring import vector_output
 
 N_BITS = 10
 P_TRUE = 0.3

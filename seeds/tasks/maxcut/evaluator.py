@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from stopbox.harness.stop.tasks import vector_output
+from stopbox.harness.task_scoring import vector_output
 
 MIN_NODES = 20
 MAX_NODES = 60

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from stopbox.harness.stop.tasks import vector_output
+from stopbox.harness.task_scoring import vector_output
 
 N = 15
 LAMBDA = 0.5

@@ -73,6 +73,13 @@ def host_tree(sandbox: Sandbox) -> set[int]:
     return tree
 
 
+def standby(sandbox: Sandbox) -> set[int]:
+    """The pre-forked child of each idle worker (pre-fork is the default), as the worker's
+    launcher identifies it (its job cgroup): it becomes the next job's processes."""
+    pids = getattr(sandbox, "standby_pids", None)
+    return set(pids()) if pids else set()
+
+
 def status_field(pid: int, name: str) -> list[str]:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(name + ":"):
@@ -128,7 +135,7 @@ def run_while(
 
 def job_processes(sandbox: Sandbox, source: str, entry: str = "hold") -> tuple[ExecResult, dict]:
     """Host pids that exist only while a job runs, with their uid and namespaces."""
-    before = host_tree(sandbox)
+    before = host_tree(sandbox) - standby(sandbox)
 
     def look() -> dict[int, tuple[list[int], dict[str, str], str]]:
         now = host_tree(sandbox) - before
@@ -144,7 +151,7 @@ def job_processes(sandbox: Sandbox, source: str, entry: str = "hold") -> tuple[E
 def worker_namespaces_of_job(sandbox: Sandbox, source: str, entry: str = "hold") -> list[str]:
     """For each host process new during a job: the namespaces it shares with its ancestors that
     existed before the job (the worker), as "pid <pid>: <ns>" lines."""
-    before = host_tree(sandbox)
+    before = host_tree(sandbox) - standby(sandbox)
 
     def look() -> list[str]:
         table = parents()

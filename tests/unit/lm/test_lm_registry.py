@@ -101,3 +101,21 @@ def test_malformed_pricing_tables(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(LMError, match=str(path)):
         load_pricing(path)
+
+
+def test_a_response_round_trips_through_its_json() -> None:
+    response = LMResponse(
+        texts=("a", "b"),
+        prompt_tokens=3,
+        completion_tokens=4,
+        cost_usd=0.5,
+        model="m",
+        labels=({"kind": "solution"}, {"kind": "improver"}),
+        priced=False,
+        requests=2,
+    )
+    assert LMResponse.from_json(response.to_json()) == response
+    old = {"texts": ["x"], "prompt_tokens": 1, "completion_tokens": 2, "cost_usd": 0.0, "model": ""}
+    assert LMResponse.from_json(old) == LMResponse(
+        texts=("x",), prompt_tokens=1, completion_tokens=2
+    )

@@ -1,5 +1,10 @@
 """Solution programs the synthetic proposer writes, per task, of clearly different quality.
 
+A task's variants are found by the task's name, in :data:`SOLUTIONS` (the generic registry): its
+builtins are ``<this package>.<task>`` for every task of :func:`~stopbox.harness.task_catalog.
+task_names` (a task without a module here simply has no variants), and each module registers its
+list under its task's name.
+
 Each module ``<task>.py`` (task names as in seeds/tasks) exports ``VARIANTS: list[Variant]``: 5-10
 complete solution programs defining ``algorithm(...)``, from broken (syntax error, exception,
 wrong return type) and slow (over the task's per-call limit) through poor (random), medium and
@@ -12,15 +17,16 @@ order as the labels say.
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["QUALITIES", "Variant", "variants_for", "solution_tasks"]
+from stopbox.harness.registry import Registry
+from stopbox.harness.task_catalog import task_names
+
+__all__ = ["QUALITIES", "Variant", "SOLUTIONS", "variants_for", "solution_tasks"]
 
 QUALITIES = ("broken", "slow", "hack", "poor", "medium", "good")
 """Closed set of quality labels, worst first (``hack`` scores 0 once the checks apply)."""
-
-_TASKS = ("lpn", "parity", "string_grid_distance", "sat3", "maxcut", "qap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +45,22 @@ class Variant:
             raise ValueError(f"score_hint {self.score_hint!r}; allowed: a number in [0, 1]")
 
 
+SOLUTIONS: Registry[Sequence[Variant]] = Registry(
+    "task solutions",
+    builtins=lambda: [f"{__name__}.{task}" for task in task_names()],
+    missing_ok=True,
+)
+"""Task name -> its variants (each ``<task>.py`` registers ``VARIANTS``)."""
+
+
 def solution_tasks() -> tuple[str, ...]:
-    """Task names that have solution variants."""
-    return _TASKS
+    """Task names that have solution variants, sorted."""
+    return tuple(SOLUTIONS.names())
 
 
 def variants_for(task: str) -> list[Variant]:
     """``VARIANTS`` of ``task``; ValueError naming the known tasks for an unknown one."""
-    if task not in _TASKS:
-        raise ValueError(f"no solution variants for task {task!r}; known: {', '.join(_TASKS)}")
-    module = importlib.import_module(f"{__name__}.{task}")
-    variants: list[Variant] = module.VARIANTS
-    return variants
+    if task not in SOLUTIONS:
+        known = ", ".join(SOLUTIONS.names())
+        raise ValueError(f"no solution variants for task {task!r}; known: {known}")
+    return list(SOLUTIONS.get(task))

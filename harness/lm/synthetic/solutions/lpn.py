@@ -3,7 +3,7 @@ train_parity, test_samples)`` returns 0/1 predictions of shape (n_test,)."""
 
 from __future__ import annotations
 
-from stopbox.harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, Variant
 
 __all__ = ["VARIANTS", "GF2_SOLVER"]
 
@@ -162,3 +162,5 @@ VARIANTS: list[Variant] = [
     Variant("good", GAUSSIAN_VOTE, 0.95, "gaussian_elimination_vote"),
     Variant("good", EXHAUSTIVE, 1.0, "exhaustive_min_errors"),
 ]
+
+SOLUTIONS.register("lpn")(VARIANTS)

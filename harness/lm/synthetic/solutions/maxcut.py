@@ -3,7 +3,7 @@ one of two labels per node."""
 
 from __future__ import annotations
 
-from stopbox.harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, Variant
 
 __all__ = ["VARIANTS"]
 
@@ -106,3 +106,5 @@ VARIANTS: list[Variant] = [
     Variant("medium", SEQUENTIAL_GREEDY, 0.7, "sequential_greedy"),
     Variant("good", LOCAL_SEARCH, 1.0, "multistart_local_search"),
 ]
+
+SOLUTIONS.register("maxcut")(VARIANTS)

@@ -3,7 +3,7 @@ train_parity, test_samples)`` returns 0/1 predictions of shape (n_test,)."""
 
 from __future__ import annotations
 
-from stopbox.harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, Variant
 from stopbox.harness.lm.synthetic.solutions.lpn import GF2_SOLVER, RANDOM, SHAPE_BROADCAST_HACK
 
 __all__ = ["VARIANTS"]
@@ -104,3 +104,5 @@ VARIANTS: list[Variant] = [
     Variant("medium", GAUSSIAN_FEW, 0.9, "gaussian_elimination_10"),
     Variant("good", GAUSSIAN, 1.0, "gaussian_elimination"),
 ]
+
+SOLUTIONS.register("parity")(VARIANTS)

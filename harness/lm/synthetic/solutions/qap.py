@@ -3,7 +3,7 @@ a permutation of range(n) minimising sum F[i,j] D[a[i],a[j]] - 0.5 sum P[i,a[i]]
 
 from __future__ import annotations
 
-from stopbox.harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, Variant
 
 __all__ = ["VARIANTS"]
 
@@ -129,3 +129,5 @@ VARIANTS: list[Variant] = [
     Variant("medium", ONE_SWEEP, 0.8, "one_swap_sweep"),
     Variant("good", SWAP_SEARCH, 1.0, "multistart_swap_search"),
 ]
+
+SOLUTIONS.register("qap")(VARIANTS)

@@ -3,7 +3,7 @@ indexed by variable (index 0 unused) of bools, or None to give up."""
 
 from __future__ import annotations
 
-from stopbox.harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, Variant
 
 __all__ = ["VARIANTS"]
 
@@ -128,3 +128,5 @@ VARIANTS: list[Variant] = [
     Variant("medium", SHORT_WALK, 0.45, "short_random_walk"),
     Variant("good", WALKSAT, 1.0, "walksat"),
 ]
+
+SOLUTIONS.register("sat3")(VARIANTS)

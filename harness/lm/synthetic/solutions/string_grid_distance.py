@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from stopbox.harness.lm.synthetic.solutions import Variant
+from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, Variant
 
 __all__ = ["VARIANTS"]
 
@@ -130,3 +130,5 @@ VARIANTS: list[Variant] = [
     Variant("good", HILL_CLIMB, 1.0, "hill_climb"),
     Variant("good", DYNAMIC_PROGRAMMING, 1.0, "dynamic_programming"),
 ]
+
+SOLUTIONS.register("string_grid_distance")(VARIANTS)
