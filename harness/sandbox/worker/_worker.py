@@ -118,6 +118,10 @@ class Worker:
             layers.info["job_namespaces_error"] = err
         sc = config["syscalls"]
         self.config["denials"] = _denial_mode(sc["action"], self.config["isolation"])
+        # path changes reach the job's reaper: by user notification on the host kernel, by
+        # tracing under gVisor; only with per-job namespaces (no reaper without them)
+        watch = "trace" if self.config["isolation"] == "gvisor" else "notify"
+        self.config["path_watch"] = watch if err is None else None
         self.syscall_names = _confine.syscall_names()
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
@@ -126,7 +130,8 @@ class Worker:
             try:
                 self.bpf = _confine.compile_seccomp(
                     sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill,
-                    trace_writes=self.config["isolation"] == "gvisor" and err is None,
+                    trace_writes=self.config["path_watch"] == "trace",
+                    notify_paths=self.config["path_watch"] == "notify",
                 )  # fmt: skip
                 layers.info["seccomp_action"] = action
                 layers.info["seccomp_escape_action"] = kill
