@@ -25,6 +25,7 @@ lint: setup
 	@ln -sfn ../../../harness build/mypy-src/stopbox/harness
 	@ln -sfn ../../../detectors build/mypy-src/stopbox/detectors
 	MYPYPATH=build/mypy-src $(BIN)/mypy -p stopbox.harness -p stopbox.detectors
+	MYPYPATH=build/mypy-src $(BIN)/mypy bench
 	$(BIN)/lint-imports --no-cache
 
 format: setup

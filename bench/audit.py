@@ -25,6 +25,7 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 STDLIB_PACKAGES = (
     "json", "email", "logging", "http", "urllib", "xml", "importlib", "asyncio", "concurrent",
@@ -100,18 +101,28 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="best of N for each CLI timing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    result = measure(args.min_lines, args.repeats)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_text(result)
+    return 0
 
+
+def measure(min_lines: int, repeats: int) -> dict[str, Any]:
+    """bandit and stopbox (CLI cold and cached, in-process) on one generated tree, interleaved
+    so that both tools see the same load; the result with its ratios."""
     with tempfile.TemporaryDirectory(prefix="stopbox-bench-") as tmp:
         tree = Path(tmp) / "tree"
         tree.mkdir()
-        lines = build_tree(tree, args.min_lines)
+        lines = build_tree(tree, min_lines)
         files = len(list(tree.rglob("*.py")))
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         env.pop("STOPBOX_NO_CACHE", None)
 
         load_before = os.getloadavg()
         bandit_runs, cold_runs, cached_runs = [], [], []
-        for i in range(args.repeats):  # interleaved: both tools see the same load
+        for i in range(repeats):  # interleaved: both tools see the same load
             bandit_runs.append(timed(bandit_cmd(tree), env))
             env["STOPBOX_CACHE_DIR"] = str(Path(tmp) / f"cache-cli-{i}")
             cold_runs.append(timed(stopbox_cmd(tree), env))
@@ -121,7 +132,16 @@ def main() -> int:
         lib = in_process(tree, Path(tmp) / "cache-lib")
         load_after = os.getloadavg()
 
-    result = {
+    ratios: dict[str, float] = {
+        "cli_cold_vs_bandit": bandit_s / cli_cold,
+        "cli_cold_cpu_vs_bandit_cpu": bandit_cpu / cold_cpu,
+        "cli_cached_vs_bandit": bandit_s / cli_cached,
+        "cli_cold_over_cached": cli_cold / cli_cached,
+        "in_process_cold_vs_bandit": bandit_s / lib["cold_s"],
+        "in_process_cold_over_cached_disk": lib["cold_s"] / lib["cached_disk_s"],
+        "in_process_cold_over_cached_memory": lib["cold_s"] / lib["cached_memory_s"],
+    }
+    return {
         "tree": {"files": files, "lines": lines, "packages": list(STDLIB_PACKAGES)},
         "cpus": os.cpu_count(),
         "load_average": {"before": load_before[0], "after": load_after[0]},
@@ -138,26 +158,21 @@ def main() -> int:
             "cold_lines_per_s": lines / lib["cold_s"],
             "cached_disk_lines_per_s": lines / lib["cached_disk_s"],
         },
-        "ratios": {
-            "cli_cold_vs_bandit": bandit_s / cli_cold,
-            "cli_cold_cpu_vs_bandit_cpu": bandit_cpu / cold_cpu,
-            "cli_cached_vs_bandit": bandit_s / cli_cached,
-            "cli_cold_over_cached": cli_cold / cli_cached,
-            "in_process_cold_vs_bandit": bandit_s / lib["cold_s"],
-            "in_process_cold_over_cached_disk": lib["cold_s"] / lib["cached_disk_s"],
-            "in_process_cold_over_cached_memory": lib["cold_s"] / lib["cached_memory_s"],
-        },
+        "ratios": ratios,
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    r = result["ratios"]
-    print(f"tree: {files} files, {lines} lines (stdlib slice); {os.cpu_count()} cpus; "
-          f"load average {load_before[0]:.1f} -> {load_after[0]:.1f}")  # fmt: skip
+
+
+def print_text(result: dict[str, Any]) -> None:
+    tree, load, r = result["tree"], result["load_average"], result["ratios"]
+    lines, bandit, cli = tree["lines"], result["bandit"], result["stopbox_cli"]
+    lib = result["stopbox_in_process"]
+    bandit_s, cli_cold, cli_cached = bandit["seconds"], cli["cold_s"], cli["cached_s"]
+    print(f"tree: {tree['files']} files, {lines} lines (stdlib slice); {result['cpus']} cpus; "
+          f"load average {load['before']:.1f} -> {load['after']:.1f}")  # fmt: skip
     print(f"bandit -r                 {bandit_s:7.2f}s  {lines / bandit_s:9.0f} lines/s"
-          f"  (cpu {bandit_cpu:.2f}s)")  # fmt: skip
+          f"  (cpu {bandit['cpu_s']:.2f}s)")  # fmt: skip
     print(f"stopbox audit (cold)      {cli_cold:7.2f}s  {lines / cli_cold:9.0f} lines/s"
-          f"  (cpu {cold_cpu:.2f}s, all processes)")  # fmt: skip
+          f"  (cpu {cli['cold_cpu_s']:.2f}s, all processes)")  # fmt: skip
     print(f"stopbox audit (cached)    {cli_cached:7.2f}s  {lines / cli_cached:9.0f} lines/s")
     print(f"in-process cold           {lib['cold_s']:7.2f}s")
     print(f"in-process cached (disk)  {lib['cached_disk_s']:7.3f}s")
@@ -170,7 +185,6 @@ def main() -> int:
         f"in-process {r['in_process_cold_over_cached_disk']:.0f}x (disk) "
         f"{r['in_process_cold_over_cached_memory']:.0f}x (memory) (target >= 50x)"
     )
-    return 0
 
 
 if __name__ == "__main__":

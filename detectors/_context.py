@@ -18,6 +18,7 @@ from typing import Any
 
 import libcst as cst
 
+from stopbox.detectors._flow_facts import FlowFacts
 from stopbox.detectors._types import RuleInfo, Severity
 
 __all__ = [
@@ -139,7 +140,7 @@ class ScanContext:
     """Names whose value may be changed in place (item/attribute writes, mutating methods,
     passed to a call): a container bound to one is not a constant."""
     flow: Any = None
-    """:class:`~stopbox.detectors._flow.FlowFacts` when the file mentions a capability."""
+    """:class:`~stopbox.detectors._flow_facts.FlowFacts` when the file mentions a capability."""
     flow_result: Any = None
     reported_nodes: dict[int, set[str]] = field(default_factory=dict)
 
@@ -147,8 +148,6 @@ class ScanContext:
         self.mentions_language_model = "language_model" in self.source
         self.taint_sources = self.mentions_language_model or "extract_code" in self.source
         if FLOW_HINT.search(self.source):
-            from stopbox.detectors._flow import FlowFacts
-
             self.flow = FlowFacts()
 
     # -- reporting --------------------------------------------------------------------------
@@ -190,112 +189,142 @@ class ScanContext:
         if isinstance(expr, cst.ConcatenatedString):
             return expr.evaluated_value if expr.evaluated_value is not None else _MISSING
         if isinstance(expr, cst.Name):
-            if self.bind_counts.get(expr.value, 0) == 1 and expr.value in self.const_exprs:
-                bound = self.const_exprs[expr.value]
-                if expr.value in self.mutated and isinstance(bound, cst.List | cst.Dict | cst.Set):
-                    return _MISSING
-                return self.const_value(bound, depth + 1)
-            return _MISSING
+            return self._const_name(expr, depth)
         if isinstance(expr, cst.Tuple | cst.List):
-            out: list[object] = []
-            for el in expr.elements:
-                if isinstance(el, cst.StarredElement):
-                    inner = self.const_value(el.value, depth + 1)
-                    if not isinstance(inner, tuple):
-                        return _MISSING
-                    out.extend(inner)
-                    continue
-                v = self.const_value(el.value, depth + 1)
+            return self._const_sequence(expr, depth)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
+            return self._const_modulo(expr, depth)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            return self._const_add(expr, depth)
+        if isinstance(expr, cst.FormattedString):
+            return self._const_fstring(expr, depth)
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
+            return self._const_subscript(expr, depth)
+        if isinstance(expr, cst.Call):
+            return self._const_call(expr, depth)
+        return _MISSING
+
+    def _const_name(self, expr: cst.Name, depth: int) -> object:
+        """A name bound once to a constant (not a mutated container)."""
+        if self.bind_counts.get(expr.value, 0) == 1 and expr.value in self.const_exprs:
+            bound = self.const_exprs[expr.value]
+            if expr.value in self.mutated and isinstance(bound, cst.List | cst.Dict | cst.Set):
+                return _MISSING
+            return self.const_value(bound, depth + 1)
+        return _MISSING
+
+    def _const_sequence(self, expr: cst.Tuple | cst.List, depth: int) -> object:
+        """A tuple or list of constants (starred tuples spliced in), as a tuple."""
+        out: list[object] = []
+        for el in expr.elements:
+            if isinstance(el, cst.StarredElement):
+                inner = self.const_value(el.value, depth + 1)
+                if not isinstance(inner, tuple):
+                    return _MISSING
+                out.extend(inner)
+                continue
+            v = self.const_value(el.value, depth + 1)
+            if v is _MISSING:
+                return _MISSING
+            out.append(v)
+        return tuple(out)
+
+    def _const_modulo(self, expr: cst.BinaryOperation, depth: int) -> object:
+        """``template % values`` of constants."""
+        left = self.const_value(expr.left, depth + 1)
+        right = self.const_value(expr.right, depth + 1)
+        if isinstance(left, str) and right is not _MISSING:
+            try:
+                return left % right
+            except (TypeError, ValueError, KeyError):
+                return _MISSING
+        return _MISSING
+
+    def _const_add(self, expr: cst.BinaryOperation, depth: int) -> object:
+        """``+`` of two strings or two tuples."""
+        left = self.const_value(expr.left, depth + 1)
+        right = self.const_value(expr.right, depth + 1)
+        if isinstance(left, str) and isinstance(right, str):
+            return left + right
+        if isinstance(left, tuple) and isinstance(right, tuple):
+            return left + right
+        return _MISSING
+
+    def _const_fstring(self, expr: cst.FormattedString, depth: int) -> object:
+        """An f-string of constants (no conversion, no format spec)."""
+        parts = []
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+            elif isinstance(part, cst.FormattedStringExpression):
+                if part.format_spec or part.conversion:
+                    return _MISSING
+                v = self.const_value(part.expression, depth + 1)
                 if v is _MISSING:
                     return _MISSING
-                out.append(v)
-            return tuple(out)
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
-            left = self.const_value(expr.left, depth + 1)
-            right = self.const_value(expr.right, depth + 1)
-            if isinstance(left, str) and right is not _MISSING:
+                parts.append(str(v))
+        return "".join(parts)
+
+    def _const_subscript(self, expr: cst.Subscript, depth: int) -> object:
+        """A constant slice or index of a constant string or tuple."""
+        base = self.const_value(expr.value, depth + 1)
+        index = expr.slice[0].slice
+        if isinstance(base, str | tuple) and isinstance(index, cst.Slice):
+            step = self.const_value(index.step, depth + 1) if index.step else None
+            lower = self.const_value(index.lower, depth + 1) if index.lower else None
+            upper = self.const_value(index.upper, depth + 1) if index.upper else None
+            bounds = [v if isinstance(v, int) else None for v in (lower, upper, step)]
+            if all(v is None or isinstance(v, int) for v in (step, lower, upper)):
+                return base[slice(*bounds)]
+        if isinstance(base, str | tuple) and isinstance(index, cst.Index):
+            i = self.const_value(index.value, depth + 1)
+            if isinstance(i, int) and -len(base) <= i < len(base):
+                return base[i]
+        return _MISSING
+
+    def _const_call(self, expr: cst.Call, depth: int) -> object:
+        """``.format``, ``.join``, ``lower/upper/strip``, ``bytes.decode``, ``chr``, ``str`` and
+        ``tuple`` of constants."""
+        func = expr.func
+        args = [a for a in expr.args if a.keyword is None and not a.star]
+        if len(args) != len(expr.args):
+            return _MISSING
+        if isinstance(func, cst.Attribute) and func.attr.value == "format":
+            template = self.const_value(func.value, depth + 1)
+            values = [self.const_value(a.value, depth + 1) for a in args]
+            if isinstance(template, str) and all(v is not _MISSING for v in values):
+                if "{" in template and "." not in template and "[" not in template:
+                    try:
+                        return template.format(*values)
+                    except (IndexError, KeyError, ValueError):
+                        return _MISSING
+            return _MISSING
+        if isinstance(func, cst.Attribute) and len(args) == 1:
+            if func.attr.value == "join":
+                sep = self.const_value(func.value, depth + 1)
+                items = self.const_value(args[0].value, depth + 1)
+                if isinstance(items, str):
+                    items = tuple(items)
+                if isinstance(sep, str) and isinstance(items, tuple):
+                    if all(isinstance(i, str) for i in items):
+                        return sep.join(items)
+            return _MISSING
+        if isinstance(func, cst.Attribute) and not args:
+            base = self.const_value(func.value, depth + 1)
+            if isinstance(base, str) and func.attr.value in ("lower", "upper", "strip"):
+                return getattr(base, func.attr.value)()
+            if isinstance(base, bytes) and func.attr.value == "decode":
                 try:
-                    return left % right
-                except (TypeError, ValueError, KeyError):
+                    return base.decode()
+                except UnicodeDecodeError:
                     return _MISSING
             return _MISSING
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
-            left = self.const_value(expr.left, depth + 1)
-            right = self.const_value(expr.right, depth + 1)
-            if isinstance(left, str) and isinstance(right, str):
-                return left + right
-            if isinstance(left, tuple) and isinstance(right, tuple):
-                return left + right
-            return _MISSING
-        if isinstance(expr, cst.FormattedString):
-            parts = []
-            for part in expr.parts:
-                if isinstance(part, cst.FormattedStringText):
-                    parts.append(part.value)
-                elif isinstance(part, cst.FormattedStringExpression):
-                    if part.format_spec or part.conversion:
-                        return _MISSING
-                    v = self.const_value(part.expression, depth + 1)
-                    if v is _MISSING:
-                        return _MISSING
-                    parts.append(str(v))
-            return "".join(parts)
-        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
-            base = self.const_value(expr.value, depth + 1)
-            index = expr.slice[0].slice
-            if isinstance(base, str | tuple) and isinstance(index, cst.Slice):
-                step = self.const_value(index.step, depth + 1) if index.step else None
-                lower = self.const_value(index.lower, depth + 1) if index.lower else None
-                upper = self.const_value(index.upper, depth + 1) if index.upper else None
-                bounds = [v if isinstance(v, int) else None for v in (lower, upper, step)]
-                if all(v is None or isinstance(v, int) for v in (step, lower, upper)):
-                    return base[slice(*bounds)]
-            if isinstance(base, str | tuple) and isinstance(index, cst.Index):
-                i = self.const_value(index.value, depth + 1)
-                if isinstance(i, int) and -len(base) <= i < len(base):
-                    return base[i]
-            return _MISSING
-        if isinstance(expr, cst.Call):
-            func = expr.func
-            args = [a for a in expr.args if a.keyword is None and not a.star]
-            if len(args) != len(expr.args):
-                return _MISSING
-            if isinstance(func, cst.Attribute) and func.attr.value == "format":
-                template = self.const_value(func.value, depth + 1)
-                values = [self.const_value(a.value, depth + 1) for a in args]
-                if isinstance(template, str) and all(v is not _MISSING for v in values):
-                    if "{" in template and "." not in template and "[" not in template:
-                        try:
-                            return template.format(*values)
-                        except (IndexError, KeyError, ValueError):
-                            return _MISSING
-                return _MISSING
-            if isinstance(func, cst.Attribute) and len(args) == 1:
-                if func.attr.value == "join":
-                    sep = self.const_value(func.value, depth + 1)
-                    items = self.const_value(args[0].value, depth + 1)
-                    if isinstance(items, str):
-                        items = tuple(items)
-                    if isinstance(sep, str) and isinstance(items, tuple):
-                        if all(isinstance(i, str) for i in items):
-                            return sep.join(items)
-                return _MISSING
-            if isinstance(func, cst.Attribute) and not args:
-                base = self.const_value(func.value, depth + 1)
-                if isinstance(base, str) and func.attr.value in ("lower", "upper", "strip"):
-                    return getattr(base, func.attr.value)()
-                if isinstance(base, bytes) and func.attr.value == "decode":
-                    try:
-                        return base.decode()
-                    except UnicodeDecodeError:
-                        return _MISSING
-                return _MISSING
-            if isinstance(func, cst.Name) and len(args) == 1:
-                v = self.const_value(args[0].value, depth + 1)
-                if func.value == "chr" and isinstance(v, int) and 0 <= v < 0x110000:
-                    return chr(v)
-                if func.value in ("str", "tuple") and isinstance(v, str | tuple):
-                    return v if func.value == "str" or isinstance(v, tuple) else tuple(v)
+        if isinstance(func, cst.Name) and len(args) == 1:
+            v = self.const_value(args[0].value, depth + 1)
+            if func.value == "chr" and isinstance(v, int) and 0 <= v < 0x110000:
+                return chr(v)
+            if func.value in ("str", "tuple") and isinstance(v, str | tuple):
+                return v if func.value == "str" or isinstance(v, tuple) else tuple(v)
         return _MISSING
 
     def const_str(self, expr: cst.BaseExpression) -> str | None:

@@ -30,12 +30,12 @@ so the analysis is linear in the file's size (times the small, fixed number of k
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 
 from stopbox.detectors._context import _walk
+from stopbox.detectors._flow_facts import FlowFacts
 from stopbox.detectors._types import Severity
 
 __all__ = ["FlowFacts", "Flow", "analyse", "UTILITY", "LM", "LM_METHOD", "flag_verdict"]
@@ -61,63 +61,9 @@ _TRANSPARENT = (
     cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp,
 )  # fmt: skip
 _INERT = (cst.Expr, cst.Comparison, cst.ComparisonTarget, cst.FormattedStringExpression)
+_Step = tuple[cst.CSTNode, str, int]
+"""Where :meth:`Flow.judge` continues: (node, kind, scope)."""
 
-
-@dataclass(slots=True)
-class Scope:
-    kind: str
-    node: cst.CSTNode | None
-    parent: int
-    name: str = ""
-
-
-@dataclass(slots=True)
-class FlowFacts:
-    """What the walk records for the analysis (only in files that mention a capability)."""
-
-    parents: dict[int, Any] = field(default_factory=dict)
-    scopes: list[Scope] = field(default_factory=lambda: [Scope("module", None, -1)])
-    stack: list[cst.CSTNode] = field(default_factory=list)
-    scope_stack: list[int] = field(default_factory=lambda: [0])
-    names: list[tuple[cst.Name, int, Any]] = field(default_factory=list)
-    attrs: dict[str, list[tuple[cst.Attribute, int, Any]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    scope_of_def: dict[int, int] = field(default_factory=dict)
-    scope_of_name: dict[int, int] = field(default_factory=dict)
-
-    def enter(self, node: Any, ctx: Any) -> None:
-        stack = self.stack
-        if stack:
-            self.parents[id(node)] = stack[-1]
-        stack.append(node)
-        kind = type(node)
-        if kind is cst.Name or kind is cst.Attribute:
-            here = (ctx.stmt_path, ".".join(ctx.scope))
-        if kind is cst.Name:
-            scope = self.scope_stack[-1]
-            self.names.append((node, scope, here))
-            self.scope_of_name[id(node)] = scope
-        elif kind is cst.Attribute:
-            self.attrs[node.attr.value].append((node, self.scope_stack[-1], here))
-        elif kind in _SCOPE_KINDS:
-            name = node.name.value if not isinstance(node, cst.Lambda) else ""
-            self.scopes.append(Scope(_SCOPE_KINDS[kind], node, self.scope_stack[-1], name))
-            index = len(self.scopes) - 1
-            self.scope_of_def[id(node)] = index
-            self.scope_stack.append(index)
-
-    def leave(self, node: cst.CSTNode) -> None:
-        self.stack.pop()
-        if type(node) in _SCOPE_KINDS:
-            self.scope_stack.pop()
-
-
-_SCOPE_KINDS: dict[type, str] = {
-    cst.FunctionDef: "function",
-    cst.Lambda: "lambda",
-    cst.ClassDef: "class",
-}
 
 Key = tuple[int, str]
 
@@ -271,113 +217,119 @@ class Flow:
 
     # -- judging one occurrence ------------------------------------------------------------------
     def judge(self, node: cst.CSTNode, kind: str, scope: int, here: Any) -> None:
-        P = self.P
+        """Follow a capability (or a value derived from one) up the tree from ``node``: each
+        parent either passes it on (an attribute, a call's result, a subscript, a container, a
+        walrus, a lambda's body), binds it to names, or is a use that is flagged."""
         cur = node
         while True:
-            p = P.get(id(cur))
+            p = self.P.get(id(cur))
             if p is None:
                 return
-            pt = type(p)
-            if kind == DERIVED and (pt is cst.Arg or (pt is cst.Call and p.func is cur)):
+            handled, step = self._judge_use(p, cur, kind, scope, here)
+            if not handled:
+                step = self._judge_binding(p, cur, kind, scope, here)
+            if step is None:
                 return
-            if pt is cst.Attribute and p.value is cur:
-                if kind == DERIVED:
-                    cur = p
-                    continue
-                step = self._attribute(p, kind, here)
-                if step is None:
-                    return
-                cur, kind = p, step
-                continue
-            if pt is cst.Call and p.func is cur:
-                self.check_call(p, kind, scope, here)
-                return
-            if pt is cst.Arg:
-                call = P.get(id(p))
-                if isinstance(call, cst.Call):
-                    step = self.check_arg(call, p, kind, scope, here)
-                    if step is None:
-                        return
-                    cur, kind = call, step
-                    continue
-                self.flag(p, kind, "used as a class base or keyword", here, Severity.HIGH)
-                return
-            if pt is cst.Subscript and p.value is cur:
-                if store_context(p, P) is not None:
-                    return
-                cur = p
-                continue
-            if pt in _TRANSPARENT or pt is cst.ComparisonTarget and False:
-                if pt is cst.DictElement and p.key is cur:
-                    self.flag(p, kind, "used as a dict key", here, Severity.MEDIUM)
-                    return
-                cur = p
-                continue
-            if pt is cst.CompFor:
-                if p.iter is cur:
-                    self.bind_targets(p.target, kind, scope)
-                return
-            if pt is cst.NamedExpr:
-                target = p.target
-                if isinstance(target, cst.Name):
-                    self.add_cap((scope, target.value), kind)
-                cur = p
-                continue
-            if pt is cst.Assign:
-                for t in p.targets:
-                    self.bind_targets(t.target, kind, scope)
-                return
-            if pt is cst.AnnAssign or pt is cst.AugAssign:
-                if p.value is cur:
-                    self.bind_targets(p.target, kind, scope)
-                return
-            if pt is cst.AssignTarget:
-                return
-            if pt is cst.Match:
-                for case in p.cases:
-                    for sub in _walk(case.pattern):
-                        if isinstance(sub, cst.MatchAs | cst.MatchStar) and sub.name is not None:
-                            self.add_cap((scope, sub.name.value), kind)
-                        elif isinstance(sub, cst.MatchMapping) and sub.rest is not None:
-                            self.add_cap((scope, sub.rest.value), kind)
-                return
-            if pt is cst.For:
-                if p.iter is cur:
-                    self.bind_targets(p.target, kind, scope)
-                return
-            if pt is cst.WithItem:
-                asname = p.asname
-                if asname is not None:
-                    self.bind_targets(asname.name, kind, scope)
-                else:
-                    self.flag(p, kind, "used as a context manager", here, Severity.MEDIUM)
-                return
-            if pt is cst.Return or pt is cst.Yield:
-                self.mark_returns(scope, kind)
-                return
-            if pt is cst.Lambda:
-                if p.body is cur:
-                    # a lambda that returns a capability carries it (called: the capability)
-                    outer = self.f.scopes[scope].parent if scope > 0 else 0
-                    cur, scope = p, max(outer, 0)
-                    continue
-                return
-            if pt is cst.Param:
-                if p.default is cur:
-                    fscope = self.f.scope_of_name.get(id(p.name), scope)
-                    self.add_cap((fscope, p.name.value), kind)
-                return
+            cur, kind, scope = step
+
+    def _judge_use(
+        self, p: cst.CSTNode, cur: cst.CSTNode, kind: str, scope: int, here: Any
+    ) -> tuple[bool, _Step | None]:
+        """Uses that pass the value on or end it: (handled, where to continue or None)."""
+        pt = type(p)
+        if kind == DERIVED and (pt is cst.Arg or (isinstance(p, cst.Call) and p.func is cur)):
+            return True, None
+        if isinstance(p, cst.Attribute) and p.value is cur:
             if kind == DERIVED:
-                return
-            if pt in _INERT:
-                return
-            if pt is cst.Decorator:
-                self.flag(p, kind, "used as a decorator", here, Severity.HIGH)
-                return
-            if pt is cst.Del:
-                return  # SBX006 reports deleting the names
-            self.flag(p, kind, f"used in a {pt.__name__} expression", here, Severity.MEDIUM)
-            return
+                return True, (p, kind, scope)
+            step = self._attribute(p, kind, here)
+            return True, None if step is None else (p, step, scope)
+        if isinstance(p, cst.Call) and p.func is cur:
+            self.check_call(p, kind, scope, here)
+            return True, None
+        if isinstance(p, cst.Arg):
+            call = self.P.get(id(p))
+            if isinstance(call, cst.Call):
+                step = self.check_arg(call, p, kind, scope, here)
+                return True, None if step is None else (call, step, scope)
+            self.flag(p, kind, "used as a class base or keyword", here, Severity.HIGH)
+            return True, None
+        if isinstance(p, cst.Subscript) and p.value is cur:
+            if store_context(p, self.P) is not None:
+                return True, None
+            return True, (p, kind, scope)
+        if pt in _TRANSPARENT:
+            if isinstance(p, cst.DictElement) and p.key is cur:
+                self.flag(p, kind, "used as a dict key", here, Severity.MEDIUM)
+                return True, None
+            return True, (p, kind, scope)
+        if isinstance(p, cst.CompFor):
+            if p.iter is cur:
+                self.bind_targets(p.target, kind, scope)
+            return True, None
+        return False, None
+
+    def _judge_binding(
+        self, p: cst.CSTNode, cur: cst.CSTNode, kind: str, scope: int, here: Any
+    ) -> _Step | None:
+        """Bindings (the names get the capability), returns, lambdas, defaults; anything else
+        that is not inert is a use of the capability and flagged."""
+        if isinstance(p, cst.NamedExpr):
+            if isinstance(p.target, cst.Name):
+                self.add_cap((scope, p.target.value), kind)
+            return p, kind, scope
+        if isinstance(p, cst.Assign):
+            for t in p.targets:
+                self.bind_targets(t.target, kind, scope)
+            return None
+        if isinstance(p, cst.AnnAssign | cst.AugAssign):
+            if p.value is cur:
+                self.bind_targets(p.target, kind, scope)
+            return None
+        if isinstance(p, cst.AssignTarget):
+            return None
+        if isinstance(p, cst.Match):
+            self._bind_match(p, kind, scope)
+            return None
+        if isinstance(p, cst.For):
+            if p.iter is cur:
+                self.bind_targets(p.target, kind, scope)
+            return None
+        if isinstance(p, cst.WithItem):
+            if p.asname is not None:
+                self.bind_targets(p.asname.name, kind, scope)
+            else:
+                self.flag(p, kind, "used as a context manager", here, Severity.MEDIUM)
+            return None
+        if isinstance(p, cst.Return | cst.Yield):
+            self.mark_returns(scope, kind)
+            return None
+        if isinstance(p, cst.Lambda):
+            if p.body is cur:
+                # a lambda that returns a capability carries it (called: the capability)
+                outer = self.f.scopes[scope].parent if scope > 0 else 0
+                return p, kind, max(outer, 0)
+            return None
+        if isinstance(p, cst.Param):
+            if p.default is cur:
+                fscope = self.f.scope_of_name.get(id(p.name), scope)
+                self.add_cap((fscope, p.name.value), kind)
+            return None
+        if kind == DERIVED or type(p) in _INERT or isinstance(p, cst.Del):
+            return None  # SBX006 reports deleting the names
+        if isinstance(p, cst.Decorator):
+            self.flag(p, kind, "used as a decorator", here, Severity.HIGH)
+            return None
+        self.flag(p, kind, f"used in a {type(p).__name__} expression", here, Severity.MEDIUM)
+        return None
+
+    def _bind_match(self, p: cst.Match, kind: str, scope: int) -> None:
+        for case in p.cases:
+            for sub in _walk(case.pattern):
+                if isinstance(sub, cst.MatchAs | cst.MatchStar) and sub.name is not None:
+                    self.add_cap((scope, sub.name.value), kind)
+                elif isinstance(sub, cst.MatchMapping) and sub.rest is not None:
+                    self.add_cap((scope, sub.rest.value), kind)
 
     def _attribute(self, node: cst.Attribute, kind: str, here: Any) -> str | None:
         """Judge ``<capability>.attr``; the kind of the result when it is followed further."""
@@ -466,19 +418,8 @@ class Flow:
         if arg.star:
             self.flag(arg, kind, f"is splatted into {name or 'a call'}(...)", here, Severity.HIGH)
             return None
-        if kind == UTILITY:
-            if arg.keyword is not None and arg.keyword.value == "key":
-                if name in KEY_TAKERS or (
-                    isinstance(call.func, cst.Attribute) and call.func.attr.value == "sort"
-                ):
-                    return None
-            if (
-                name == "map"
-                and len(call.args) == 2
-                and call.args[0] is arg
-                and all(not a.star and a.keyword is None for a in call.args)
-            ):
-                return None
+        if kind == UTILITY and _scores_with_utility(call, arg, name):
+            return None
         if name in HARMLESS_TAKERS:
             return None
         if name in CACHES and positional and positional[0] is arg.value and len(call.args) == 1:
@@ -491,37 +432,9 @@ class Flow:
         ):
             return kind
         if name in ("getattr", "hasattr") and positional and positional[0] is arg.value:
-            attr = ctx.const_str(call.args[1].value) if len(call.args) > 1 else None
-            reads = UTILITY_READS if kind == UTILITY else LM_READS | LM_CALLS
-            if attr is not None and attr in reads:
-                if name == "hasattr":
-                    return None
-                return LM_METHOD if kind == LM and attr in LM_CALLS else None
-            self.flag(call, kind, f"is passed to {name}() with attribute "
-                      f"{attr if attr is not None else 'a computed name'}", here,
-                      Severity.HIGH)  # fmt: skip
-            return None
+            return self._getattr_arg(call, name, kind, here)
         if name in PARTIALS and positional and positional[0] is arg.value and kind == UTILITY:
-            rest = positional[1:]
-            if len(rest) >= 2:
-                verdict = flag_verdict(self, rest[1])
-                if verdict is not True:
-                    from stopbox.detectors._registry import rule_by_id
-
-                    info = rule_by_id("SBX004" if verdict is False else "SBX002")
-                    if not ctx.already_reported(rest[1], "SBX004"):
-                        self.report(
-                            info, rest[1], kind,
-                            f"[{'disables' if verdict is False else 'unverifiable'}] "
-                            f"{name} binds the sandbox flag positionally ({self._code(rest[1])})",
-                            here,
-                        )  # fmt: skip
-            for extra in call.args:
-                if extra.star:
-                    self.splat(extra, f"{name}(utility, {extra.star}...)", here)
-                elif extra.keyword is not None and extra.keyword.value != "use_sandbox":
-                    self.flag(extra, kind, f"is bound by {name} with keyword "
-                              f"{extra.keyword.value}=", here, Severity.HIGH)  # fmt: skip
+            self._partial_of_utility(call, name, positional[1:], kind, here)
             return kind
         if self.follow_into(call, arg, kind):
             return None
@@ -536,6 +449,45 @@ class Flow:
             Severity.HIGH,
         )
         return DERIVED
+
+    def _getattr_arg(self, call: cst.Call, name: str, kind: str, here: Any) -> str | None:
+        """``getattr(capability, "attr")`` / ``hasattr``: a known read or method is followed, any
+        other (or a computed name) is flagged."""
+        attr = self.ctx.const_str(call.args[1].value) if len(call.args) > 1 else None
+        reads = UTILITY_READS if kind == UTILITY else LM_READS | LM_CALLS
+        if attr is not None and attr in reads:
+            if name == "hasattr":
+                return None
+            return LM_METHOD if kind == LM and attr in LM_CALLS else None
+        self.flag(call, kind, f"is passed to {name}() with attribute "
+                  f"{attr if attr is not None else 'a computed name'}", here,
+                  Severity.HIGH)  # fmt: skip
+        return None
+
+    def _partial_of_utility(
+        self, call: cst.Call, name: str, rest: list[cst.BaseExpression], kind: str, here: Any
+    ) -> None:
+        """``partial(utility, solution, flag, ...)``: the flag bound positionally is judged like a
+        call's; a splat or another keyword bound with it is flagged."""
+        if len(rest) >= 2:
+            verdict = flag_verdict(self, rest[1])
+            if verdict is not True:
+                from stopbox.detectors._registry import rule_by_id
+
+                info = rule_by_id("SBX004" if verdict is False else "SBX002")
+                if not self.ctx.already_reported(rest[1], "SBX004"):
+                    self.report(
+                        info, rest[1], kind,
+                        f"[{'disables' if verdict is False else 'unverifiable'}] "
+                        f"{name} binds the sandbox flag positionally ({self._code(rest[1])})",
+                        here,
+                    )  # fmt: skip
+        for extra in call.args:
+            if extra.star:
+                self.splat(extra, f"{name}(utility, {extra.star}...)", here)
+            elif extra.keyword is not None and extra.keyword.value != "use_sandbox":
+                self.flag(extra, kind, f"is bound by {name} with keyword "
+                          f"{extra.keyword.value}=", here, Severity.HIGH)  # fmt: skip
 
     # -- following into the program's own functions and classes ----------------------------------
     def follow_into(self, call: cst.Call, arg: cst.Arg, kind: str) -> bool:
@@ -737,7 +689,7 @@ class Flow:
         self.ctx.report(info, node, message, severity, where=here)
 
     def _code(self, node: cst.CSTNode) -> str:
-        text = self.ctx.code(node)
+        text: str = self.ctx.code(node)
         return text if len(text) <= 50 else text[:47] + "..."
 
     # -- resolution of values ---------------------------------------------------------------------
@@ -929,6 +881,22 @@ def _enclosing_function(
     return None
 
 
+def _scores_with_utility(call: cst.Call, arg: cst.Arg, name: str | None) -> bool:
+    """The utility passed where the paper's improver passes it: ``key=`` of max/min/sorted/sort,
+    or ``map(utility, candidates)``."""
+    if arg.keyword is not None and arg.keyword.value == "key":
+        if name in KEY_TAKERS or (
+            isinstance(call.func, cst.Attribute) and call.func.attr.value == "sort"
+        ):
+            return True
+    return (
+        name == "map"
+        and len(call.args) == 2
+        and call.args[0] is arg
+        and all(not a.star and a.keyword is None for a in call.args)
+    )
+
+
 def _show(kind: str) -> str:
     names = {UTILITY: "utility", LM: "language_model", LM_METHOD: "a language_model method"}
     return names.get(kind, "a value read off a capability")
@@ -937,7 +905,8 @@ def _show(kind: str) -> str:
 def analyse(ctx: Any) -> Flow | None:
     """Run the capability analysis once per scan (memoised on the context)."""
     if ctx.flow_result is not None:
-        return ctx.flow_result
+        memoised: Flow = ctx.flow_result
+        return memoised
     if ctx.flow is None:
         return None
     flow = Flow(ctx, ctx.flow)

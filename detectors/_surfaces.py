@@ -136,17 +136,27 @@ def _public(module: Any) -> list[str]:
 
 def generate() -> str:
     """The surfaces TOML for the running interpreter and its numpy."""
+    tables = {**_stdlib_tables(), **_numpy_tables()}
+    return _render_toml(tables)
+
+
+def _stdlib_tables() -> dict[str, list[str]]:
     import importlib
-    import json
 
     tables: dict[str, list[str]] = {}
     for name in STDLIB_SURFACE_MODULES:
         module = importlib.import_module(name)
         tables[name] = [n for n in _public(module) if n not in EXCLUDED.get(name, set())]
     tables["collections"] = sorted({*tables["collections"], "abc"})
+    return tables
+
+
+def _numpy_tables() -> dict[str, list[str]]:
+    """numpy and its allowed submodules, without file and network I/O or excluded names."""
     import numpy
 
     skip = {*NUMPY_FILE_IO, *NUMPY_NETWORK_IO}
+    tables: dict[str, list[str]] = {}
     top = [n for n in dir(numpy) if not n.startswith("_")]
     tables["numpy"] = sorted(
         n
@@ -168,6 +178,14 @@ def generate() -> str:
             and n not in EXCLUDED.get(name, set())
             and (not _is_module(getattr(module, n)) or f"{name}.{n}" in NUMPY_SUBMODULES)
         )
+    return tables
+
+
+def _render_toml(tables: dict[str, list[str]]) -> str:
+    import json
+
+    import numpy
+
     io = {
         "numpy": sorted(n for n in NUMPY_FILE_IO if hasattr(numpy, n) or n == "tofile"),
         "numpy.lib": ["format", "npyio"],

@@ -145,7 +145,7 @@ def solution_task(source: str, default: str) -> str:
     """The task a solution is written for: the task whose seed ``algorithm`` has the same
     parameter names (``default`` first, so lpn wins over parity), else the same number of
     parameters, else ``default``.  Only parses; nothing runs."""
-    from stopbox.harness.stop.tasks import TASKS_DIR, task_names
+    from stopbox.harness.task_catalog import TASKS_DIR, task_names
 
     mine = _params(source, SOLUTION_ENTRY)
     if mine is None:

@@ -215,6 +215,19 @@ def collect_files(
 # -- loosenings -----------------------------------------------------------------------------
 
 
+_WIDENED = (
+    ("import-allowed", "imports allowed beyond the default policy", "imports", "allow"),
+    ("surface-allowed", "module attributes allowed beyond the built-in surfaces", "imports",
+     "surface_allow"),
+    ("syscall-allowed", "syscalls taken off the sandbox's deny list", "syscalls", "allow"),
+    ("path-readable", "extra paths readable in the sandbox", "paths", "read"),
+    ("path-writable", "extra paths writable in the sandbox", "paths", "write"),
+    ("layers-optional", "confinement layers the sandbox may run without", "sandbox",
+     "allow_missing_layers"),
+)  # fmt: skip
+"""(kind, words, policy table, key): allow-lists a policy may widen beyond the default's."""
+
+
 def loosenings(
     policy: Any,
     *,
@@ -226,10 +239,25 @@ def loosenings(
     gitignored: int,
 ) -> list[Loosening]:
     """Every way the effective gate is looser than the default policy with no configuration."""
-    from stopbox.detectors import all_rules
     from stopbox.harness.policy import default_policy
 
     reference = default_policy()
+    return [
+        *_settings_loosened(reference, fail_on, fail_on_source, excludes, baseline, gitignored),
+        *_rules_loosened(policy, reference, policy_source),
+        *_allow_lists_widened(policy, reference, policy_source),
+    ]
+
+
+def _settings_loosened(
+    reference: Any,
+    fail_on: str,
+    fail_on_source: str,
+    excludes: Sequence[tuple[str, str]],
+    baseline: tuple[Path, str] | None,
+    gitignored: int,
+) -> list[Loosening]:
+    """A later --fail-on, excluded files, a baseline, files skipped by .gitignore."""
     out: list[Loosening] = []
     if not at_least(reference.gate.fail_on, fail_on):  # fails later than the default
         out.append(
@@ -255,6 +283,14 @@ def loosenings(
                 {"files": gitignored},
             )
         )
+    return out
+
+
+def _rules_loosened(policy: Any, reference: Any, policy_source: str) -> list[Loosening]:
+    """Rules the policy disables, or re-ranks below their default severity."""
+    from stopbox.detectors import all_rules
+
+    out: list[Loosening] = []
     defaults = {info.id: info.severity.value for info in all_rules()}
     for rule in policy.rules.disable:
         if rule not in reference.rules.disable:
@@ -270,17 +306,12 @@ def loosenings(
                     {"rule": rule, "severity": severity, "default": before},
                 )
             )
-    widened = [
-        ("import-allowed", "imports allowed beyond the default policy", "imports", "allow"),
-        ("surface-allowed", "module attributes allowed beyond the built-in surfaces", "imports",
-         "surface_allow"),
-        ("syscall-allowed", "syscalls taken off the sandbox's deny list", "syscalls", "allow"),
-        ("path-readable", "extra paths readable in the sandbox", "paths", "read"),
-        ("path-writable", "extra paths writable in the sandbox", "paths", "write"),
-        ("layers-optional", "confinement layers the sandbox may run without", "sandbox",
-         "allow_missing_layers"),
-    ]  # fmt: skip
-    for kind, words, table, key in widened:
+    return out
+
+
+def _allow_lists_widened(policy: Any, reference: Any, policy_source: str) -> list[Loosening]:
+    out: list[Loosening] = []
+    for kind, words, table, key in _WIDENED:
         mine = getattr(getattr(policy, table), key, ())
         default = getattr(getattr(reference, table), key, ())
         extra = sorted(set(mine) - set(default))

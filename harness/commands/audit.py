@@ -5,14 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import typer
 
 from stopbox.harness.choices import BackendName, FailOn
 from stopbox.harness.errors import PolicyError, UsageError
+
+if TYPE_CHECKING:
+    from stopbox.harness.commands._audit_config import AuditConfig, Loosening
+    from stopbox.harness.policy import Policy
 
 
 class AuditFormat(StrEnum):
@@ -84,32 +89,73 @@ def audit(
     Exit 0: nothing at or above --fail-on; 1: findings at or above it; 2: usage or internal
     error (a missing or unreadable PATH, or one that holds no Python file, is exit 2).
     """
-    from stopbox.detectors._audit import audit_paths, failing
-    from stopbox.detectors._baseline import filter_baseline, read_baseline
+    from stopbox.detectors._audit import failing
+    from stopbox.detectors._baseline import filter_baseline
     from stopbox.detectors._baseline import write_baseline as save_baseline
-    from stopbox.harness.commands._audit_config import (
-        AuditConfig,
-        collect_files,
-        display,
-        find_config,
-        load_config,
-        loosenings,
-    )
-    from stopbox.harness.policy import load_policy
+    from stopbox.harness.commands._audit_config import collect_files, loosenings
 
     _logs_to_stderr()
     if config is not None and isolated:
         raise UsageError("--config and --isolated: choose one (--isolated reads no config file)")
     if paths.count("-") > 1:
         raise UsageError("PATH - (stdin) given more than once")
-    settings = AuditConfig()
-    if config is not None:
-        settings = load_config(config, explicit=True)
-    elif not isolated:
-        start = Path(next((p for p in paths if p != "-"), "."))
-        found = find_config(start if start.exists() else Path("."))
-        if found is not None:
-            settings = load_config(found, explicit=False)
+    run = _resolve(paths, policy, fail_on, baseline, exclude, config, isolated)
+    files_on_disk, gitignored = collect_files(
+        paths, [e for e, _ in run.excludes], gitignore=not isolated
+    )
+    loose = loosenings(
+        run.policy,
+        policy_source=run.policy_source,
+        fail_on=run.threshold,
+        fail_on_source=run.threshold_source,
+        excludes=run.excludes,
+        baseline=run.baseline,
+        gitignored=gitignored,
+    )
+    for item in loose:
+        print(f"stopbox: loosened: {item}", file=sys.stderr)
+    files = _inspect(paths, files_on_disk, run.policy, execute=execute, backend=backend)
+    if write_baseline is not None:
+        count = save_baseline(files, write_baseline)
+        print(f"stopbox: wrote {count} finding(s) to baseline {write_baseline}", file=sys.stderr)
+    if run.accepted is not None:
+        filter_baseline(files, run.accepted)
+    invocation = _invocation(run, isolated, loose)
+    text = _render(files, fmt.value, run.threshold, execute=execute, out=out, invocation=invocation)
+    _write(text, out)
+    if write_baseline is None and failing(files, run.threshold):
+        raise typer.Exit(1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """What one audit runs with, each setting with where it came from (for the loosenings)."""
+
+    policy: Policy
+    policy_source: str
+    threshold: str
+    threshold_source: str
+    excludes: list[tuple[str, str]]
+    baseline: tuple[Path, str] | None
+    accepted: Any
+    config_file: Path | None
+
+
+def _resolve(
+    paths: list[str],
+    policy: str | None,
+    fail_on: FailOn | None,
+    baseline: Path | None,
+    exclude: list[str],
+    config: Path | None,
+    isolated: bool,
+) -> _Settings:
+    """The command line, else the configuration file's [tool.stopbox], else the policy."""
+    from stopbox.detectors._baseline import read_baseline
+    from stopbox.harness.commands._audit_config import display
+    from stopbox.harness.policy import load_policy
+
+    settings = _read_config(paths, config, isolated)
     where = f"{display(settings.file)} [tool.stopbox]" if settings.file else ""
     policy_name = policy or settings.policy or "default"
     try:
@@ -136,21 +182,36 @@ def audit(
     elif settings.baseline is not None:
         accepted_file = (settings.baseline, where)
     accepted = read_baseline(accepted_file[0]) if accepted_file is not None else None
+    return _Settings(pol, policy_source, threshold, threshold_source, excludes, accepted_file,
+                     accepted, settings.file)  # fmt: skip
 
-    files_on_disk, gitignored = collect_files(
-        paths, [e for e, _ in excludes], gitignore=not isolated
-    )
-    loose = loosenings(
-        pol,
-        policy_source=policy_source,
-        fail_on=threshold,
-        fail_on_source=threshold_source,
-        excludes=excludes,
-        baseline=accepted_file,
-        gitignored=gitignored,
-    )
-    for item in loose:
-        print(f"stopbox: loosened: {item}", file=sys.stderr)
+
+def _read_config(paths: list[str], config: Path | None, isolated: bool) -> AuditConfig:
+    """--config FILE, else the closest pyproject.toml above the first PATH (not --isolated)."""
+    from stopbox.harness.commands._audit_config import AuditConfig, find_config, load_config
+
+    if config is not None:
+        return load_config(config, explicit=True)
+    if not isolated:
+        start = Path(next((p for p in paths if p != "-"), "."))
+        found = find_config(start if start.exists() else Path("."))
+        if found is not None:
+            return load_config(found, explicit=False)
+    return AuditConfig()
+
+
+def _inspect(
+    paths: list[str],
+    files_on_disk: list[Path],
+    pol: Policy,
+    *,
+    execute: bool,
+    backend: BackendName | None,
+) -> list[Any]:
+    """Scan the files (and stdin for ``-``, at its place); with --execute, also run each in the
+    sandbox (``backend``, else the policy's)."""
+    from stopbox.detectors._audit import audit_paths
+
     files: list[Any] = []
     sources: dict[str, str] = {}
     if files_on_disk:
@@ -167,17 +228,17 @@ def audit(
         files = execute_reports(
             files, sources, pol, backend.value if backend else pol.sandbox.backend
         )
-    if write_baseline is not None:
-        count = save_baseline(files, write_baseline)
-        print(f"stopbox: wrote {count} finding(s) to baseline {write_baseline}", file=sys.stderr)
-    if accepted is not None:
-        filter_baseline(files, accepted)
-    invocation = {
+    return files
+
+
+def _invocation(run: _Settings, isolated: bool, loose: list[Loosening]) -> dict[str, Any]:
+    """SARIF's invocation: the settings used and every loosening as a notification."""
+    return {
         "properties": {
-            "policy": pol.name,
-            "policySource": pol.source,
-            "failOn": threshold,
-            "configFile": str(settings.file) if settings.file else None,
+            "policy": run.policy.name,
+            "policySource": run.policy.source,
+            "failOn": run.threshold,
+            "configFile": str(run.config_file) if run.config_file else None,
             "isolated": isolated,
             "loosenings": [item.to_json() for item in loose],
         },
@@ -190,17 +251,17 @@ def audit(
             for item in loose
         ],
     }
-    text = _render(files, fmt.value, threshold, execute=execute, out=out, invocation=invocation)
-    if out is not None:
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
-    else:
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
         sys.stdout.write(text)
-    if write_baseline is None and failing(files, threshold):
-        raise typer.Exit(1)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
 
 
 def _render(

@@ -132,7 +132,7 @@ class OpenAILM(LanguageModel):
         self.price = price or self.pricing.price(model)
         self._sleep = sleep
         self.preflight_timeout_s = PREFLIGHT_TIMEOUT_S
-        self._redact = lambda text: text.replace(key, "***") if len(key) >= 8 else text
+        self._key = key
         self._client = openai.OpenAI(
             api_key=key, base_url=self.base_url, timeout=timeout_s or deadline_s, max_retries=0
         )
@@ -198,8 +198,12 @@ class OpenAILM(LanguageModel):
         return f"{self.spec}: connection to {self.url} failed: {self._redact(_short(exc))}"
 
     # -- one request, bounded by the deadline, with safe retries -------------------------------
+    def _redact(self, text: str) -> str:
+        """``text`` without the API key (a careless server may echo it)."""
+        return text.replace(self._key, "***") if len(self._key) >= 8 else text
+
     def _delay(self, attempt: int, error: Exception) -> float:
-        delay = min(self.max_backoff_s, self.backoff_s * (2**attempt))
+        delay: float = min(self.max_backoff_s, self.backoff_s * (2**attempt))
         response = getattr(error, "response", None)
         header = response.headers.get("retry-after") if response is not None else None
         if header:

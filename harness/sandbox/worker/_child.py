@@ -316,10 +316,11 @@ def confine(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None,
     else:
         layers.check("landlock", err)
     layers.info["landlock"] = abi if err is None else False
-    _load_filter(config, bpf, layers)
+    _load_filter(job, config, bpf, layers)
 
 
-def _load_filter(config: dict[str, Any], bpf: bytes | None, layers: _confine.Layers) -> None:
+def _load_filter(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None,
+                 layers: _confine.Layers) -> None:  # fmt: skip
     """Load the seccomp filter.  With the denial monitor its listener goes to the reaper
     (outside the job) before anything else runs; with ``kill`` every denial kills (SIGSYS)."""
     denials = config.get("denials")
@@ -339,6 +340,8 @@ def _load_filter(config: dict[str, Any], bpf: bytes | None, layers: _confine.Lay
             err = "no reaper outside the job (per-job namespaces unavailable)"
         layers.check("denial_monitor", err)
     else:
+        if "trace_error" in job:  # the filter hands write-opens to the reaper (RET_TRACE)
+            layers.check("write_open_monitor", job["trace_error"])
         layers.check("seccomp", _confine.load_seccomp(bpf))
         if denials == "kill":
             layers.check("denial_kill", None if "seccomp" in layers.applied else "no filter")
@@ -390,9 +393,11 @@ def _reaper(pid: int, keep: tuple[int, int, int, int], job: dict[str, Any], w: A
     bounds = sorted(keep)
     for lo, hi in zip((-1, *bounds), (*bounds, 1 << 16), strict=True):
         os.closerange(lo + 1, hi)
+    where = _monitor.Where(proc_fd, tuple(job["writable"]))
     if w.config.get("denials") == "monitor":
-        where = _monitor.Where(proc_fd, tuple(job["writable"]))
         status = _monitor.serve_until_exit(pid, (mon_w, ready_r, ack_w), w.syscall_names, where)
+    elif w.config.get("isolation") == "gvisor":
+        status = _monitor.trace_until_exit(pid, (mon_w, ready_r, ack_w), w.syscall_names, where)
     else:
         status = _monitor.wait(pid)
     _mirror_exit(status)
@@ -403,7 +408,7 @@ def _fork_into_job_ns(job: dict[str, Any], mon_w: int, w: Any, layers: _confine.
     of the job's pid namespace with its private /proc; returns in the child."""
     ready_r, ready_w = os.pipe()
     ack_r, ack_w = os.pipe()
-    proc_fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY)  # the worker's: the reaper's view
+    proc_fd = os.dup(w.proc_fd)  # the worker's /proc, opened before any job: the reaper's view
     job["writable"] = [*job["writable"], "/tmp", "/dev/shm"]
     pid = os.fork()
     if pid:
@@ -414,7 +419,11 @@ def _fork_into_job_ns(job: dict[str, Any], mon_w: int, w: Any, layers: _confine.
     c = _confine
     proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
     layers.check("private_proc", c.mount("proc", "/proc", "proc", proc_flags))
-    job["monitor_fds"] = (ready_w, ack_r)
+    if w.config.get("isolation") == "gvisor":  # traced now, before the uid drop
+        job["trace_error"] = _monitor.ask_to_be_traced(ready_w, ack_r)
+        job["monitor_fds"] = (ready_w,)
+    else:
+        job["monitor_fds"] = (ready_w, ack_r)
 
 
 def _no_job_namespaces(w: Any, layers: _confine.Layers) -> None:
@@ -457,6 +466,7 @@ def enter(job: dict[str, Any], fds: tuple[int, ...], workdir: str, w: Any) -> No
         _fork_into_job_ns(job, fds[4], w, layers)
     if w.config.get("isolation") == "gvisor":
         layers.check("unprivileged_uid", _confine.become(_confine.NOBODY, _confine.NOBODY))
+        _confine.set_dumpable(True)  # the reaper (also nobody now) reads its /proc links
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     os.chdir(workdir)
     monitor_fds = job.pop("monitor_fds", None)

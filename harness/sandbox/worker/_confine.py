@@ -633,12 +633,14 @@ def compile_seccomp(
     action: str,
     self_pid: int,
     escape_action: str = "kill",
+    trace_writes: bool = False,
 ) -> bytes:
     """Compile the job's allow-list filter to BPF (sock_filter array bytes) with pyseccomp.
 
     Default action: deny (EPERM, or kill the process with SIGSYS for action ``kill``; for
     ``notify`` the kernel asks the listener outside the job, which records the denial and
-    answers EPERM: :func:`load_seccomp_listener`, :class:`DenialMonitor`).
+    answers EPERM: :func:`load_seccomp_listener`, ``_monitor``).  ``trace_writes``: opens for
+    writing stop the job for its tracer (SECCOMP_RET_TRACE; gVisor has no user notification).
     ``allow``: extra syscalls allowed unconditionally; ``extra_deny``: entries taken out of
     the allow-list (also out of the filtered ones).
     """
@@ -647,35 +649,47 @@ def compile_seccomp(
     deny = {"errno": sc.ERRNO(errno.EPERM), "kill": sc.KILL_PROCESS, "kill_thread": sc.KILL,
             "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
-    removed = set(extra_deny)
-    if action == "notify":
-        removed |= set(WRITE_OPEN_ARG)  # added below, with a flags condition
+    watch_writes = action == "notify" or trace_writes
+    removed = set(extra_deny) | (set(WRITE_OPEN_ARG) if watch_writes else set())
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
-    for name in ESCAPE_SYSCALLS if action != escape_action else ():  # else: the default
-        if name in allow:
-            continue
+    if action != escape_action:  # else the default action kills them already
+        _add_rules(f, kill, [n for n in ESCAPE_SYSCALLS if n not in allow])
+    _add_rules(f, sc.ALLOW, sorted((set(ALLOWED_SYSCALLS) | set(allow)) - removed))
+    if watch_writes:
+        _add_write_open_rules(f, sc, extra_deny, trace_writes)
+    _add_filtered_rules(f, sc, removed, allow, self_pid)
+    if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
+        f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    return _export_bpf(f)
+
+
+def _add_rules(f: Any, action: Any, names: Iterable[str]) -> None:
+    for name in names:
         try:
-            f.add_rule(kill, name)
-        except (OSError, ValueError, RuntimeError):
-            continue
-    for name in sorted((set(ALLOWED_SYSCALLS) | set(allow)) - removed):
-        try:
-            f.add_rule(sc.ALLOW, name)
+            f.add_rule(action, name)
         except (OSError, ValueError, RuntimeError):  # unknown on this arch/libseccomp
             continue
+
+
+def _add_write_open_rules(f: Any, sc: Any, extra_deny: Sequence[str], trace: bool) -> None:
+    """open/openat without write flags: allowed; with them: the default action (notify: the
+    monitor sees it) or, with ``trace``, SECCOMP_RET_TRACE for the reaper tracing the job."""
+    for name, arg in WRITE_OPEN_ARG.items():
+        if name in ALLOWED_SYSCALLS and name not in extra_deny:
+            f.add_rule(sc.ALLOW, name, sc.Arg(arg, sc.MASKED_EQ, _WMASK, 0))
+            for bit in (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND) * trace:
+                f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
+
+
+def _add_filtered_rules(f: Any, sc: Any, removed: set[str], allow: Sequence[str],
+                        self_pid: int) -> None:  # fmt: skip
+    """The argument-checked entries of FILTERED_SYSCALLS."""
 
     def when(name: str, *args: Any) -> None:
         if name not in removed and name not in allow:
             f.add_rule(sc.ALLOW, name, *args)
 
-    if action == "notify":  # opens for writing are shown to the monitor (it lets them go on)
-        for name in WRITE_OPEN_ARG:
-            if name in ALLOWED_SYSCALLS and name not in extra_deny:
-                f.add_rule(sc.ALLOW, name, sc.Arg(WRITE_OPEN_ARG[name], sc.MASKED_EQ, _WMASK, 0))
-    mask = CLONE_THREAD | CLONE_NS_FLAGS
-    when("clone", sc.Arg(0, sc.MASKED_EQ, mask, CLONE_THREAD))
-    if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
-        f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    when("clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD | CLONE_NS_FLAGS, CLONE_THREAD))
     if "clone3" not in removed and "clone3" not in allow:
         f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for cmd in _FCNTL_ALLOWED:
@@ -687,16 +701,14 @@ def compile_seccomp(
     when("prlimit64", sc.Arg(2, sc.EQ, 0))
     for name in ("kill", "tgkill", "rt_tgsigqueueinfo"):
         when(name, sc.Arg(0, sc.EQ, self_pid))
-    r, w = os.pipe()
-    try:
-        with os.fdopen(w, "wb", closefd=True) as wf:
-            f.export_bpf(wf)
-        chunks = []
-        while chunk := os.read(r, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-    return b"".join(chunks)
+
+
+def _export_bpf(f: Any) -> bytes:
+    fd = os.memfd_create("stopbox-bpf")  # a pipe would block on a filter over 64 KB
+    with os.fdopen(fd, "w+b") as mem:
+        f.export_bpf(mem)
+        mem.seek(0)
+        return mem.read()
 
 
 WRITE_OPEN_ARG = {"open": 1, "openat": 2}
@@ -815,6 +827,54 @@ def notif_deny(listener: int, notif_id: int, err: int = errno.EPERM) -> None:
 
 class _IoVec(ctypes.Structure):
     _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+PTRACE_PEEKDATA, PTRACE_CONT, PTRACE_GETREGS, PTRACE_SEIZE = 2, 7, 12, 0x4206
+PTRACE_O_TRACECLONE, PTRACE_O_TRACESECCOMP, PTRACE_O_EXITKILL = 8, 0x80, 0x100000
+PTRACE_EVENT_SECCOMP, PTRACE_EVENT_STOP = 7, 128
+_libc.ptrace.restype = ctypes.c_long
+_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+
+
+def ptrace(request: int, tid: int, addr: int = 0, data: int = 0) -> int:
+    """ptrace(2); raises OSError (PEEKDATA: the word, errno checked)."""
+    ctypes.set_errno(0)
+    ret = _libc.ptrace(request, tid, ctypes.c_void_p(addr), ctypes.c_void_p(data))
+    if ret == -1 and ctypes.get_errno():
+        raise OSError(ctypes.get_errno(), _err(f"ptrace({request})"))
+    return int(ret)
+
+
+def seize(pid: int) -> str | None:
+    """Trace ``pid`` (and its threads): its write-opens (SECCOMP_RET_TRACE) stop it for us."""
+    opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
+    try:
+        ptrace(PTRACE_SEIZE, pid, 0, opts)
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+def syscall_regs(tid: int) -> tuple[int, tuple[int, ...]]:
+    """(syscall nr, its six arguments) of a stopped tracee (x86_64 user_regs_struct)."""
+    regs = (ctypes.c_ulonglong * 27)()
+    ptrace(PTRACE_GETREGS, tid, 0, ctypes.addressof(regs))
+    return int(regs[15]), (regs[14], regs[13], regs[12], regs[7], regs[9], regs[8])
+
+
+def peek_string(tid: int, addr: int, limit: int = 4096) -> bytes | None:
+    """A NUL-terminated string of a stopped tracee, word by word (PTRACE_PEEKDATA)."""
+    out = b""
+    while len(out) < limit:
+        try:
+            word = ptrace(PTRACE_PEEKDATA, tid, addr + len(out)) & (1 << 64) - 1
+        except OSError:
+            return None
+        data = word.to_bytes(8, "little")
+        if b"\0" in data:
+            return out + data.split(b"\0", 1)[0]
+        out += data
+    return out
 
 
 def read_string(pid: int, addr: int, limit: int = 4096) -> bytes | None:

@@ -487,70 +487,66 @@ class JobRun:
             self._drain_all(name, wait=0.0)
 
     def run(self, msg: dict[str, Any] | None = None) -> None:
+        """Load the job's source, answer the harness's calls until ``close``, clean up."""
         if msg is not None:
             self.msg = msg
         self.mark("job")
         start = time.monotonic()
+        if not self._start():
+            return
+        try:
+            self._load(start)
+            while True:
+                msg = self.w.recv()
+                if msg.get("op") == "close":
+                    break
+                if msg.get("op") == "call":
+                    self.w.send({"op": "result", "result": self._call(msg), **self._job_extras()})
+                    self.mark("result_sent")
+        finally:
+            self.finish(start)
+
+    def _start(self) -> bool:
+        """The job's processes (pre-forked or now); False (and the harness told) when they
+        could not be made."""
         try:
             if not self.pid:
                 self.spawn()
         except OSError as exc:
-            self.w.send(
-                {
-                    "op": "loaded",
-                    "result": {
-                        "status": "error",
-                        "wall_s": 0.0,
-                        "error": f"could not start the job: {exc}",
-                    },
-                }
-            )
-            return
-        try:
-            timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
-            keys = ("source", "filename", "as_script")
-            self.mark("load_sent")
-            self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
-            if getattr(self.w, "prefork", False) and self.w.config.get("isolation") == "host":
-                # While the job loads: bury the job before it (the other zygote's), then ask
-                # that zygote for the next job's child, made while this job runs.  (Not under
-                # gVisor: a mount namespace made there during a job saw that job's mounts.)
-                other = self.w.other_zygote(self.z)
-                self.w.bury(block=True, zygote=other)
-                other.request(self.workdir)
-            child = self.wait_for("loaded", float(timeout))
-            self.mark("loaded")
-            self.w.send(
-                {"op": "loaded", "result": self.result(child, start, 0, 0), **self._job_extras()}
-            )
-            while True:
-                msg = self.w.recv()
-                op = msg.get("op")
-                if op == "close":
-                    break
-                if op != "call":
-                    continue
-                out0, err0 = len(self.out), len(self.err)
-                t0 = time.monotonic()
-                if self.dead is not None:
-                    res = {
-                        "status": "error",
-                        "error": f"job already ended ({self.dead})",
-                        "wall_s": 0.0,
-                    }
-                else:
-                    keys = ("entry", "args", "kwargs")
-                    self.mark("call_sent")
-                    self._to_child({"op": "call", **{k: msg.get(k) for k in keys}})
-                    child = self.wait_for(
-                        "result", float(msg.get("timeout") or self.default_timeout)
-                    )
-                    self.mark("result")
-                    res = self.result(child, t0, out0, err0)
-                self.w.send({"op": "result", "result": res, **self._job_extras()})
-                self.mark("result_sent")
-        finally:
-            self.finish(start)
+            failed = {"status": "error", "wall_s": 0.0, "error": f"could not start the job: {exc}"}
+            self.w.send({"op": "loaded", "result": failed})
+            return False
+        return True
+
+    def _load(self, start: float) -> None:
+        timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
+        keys = ("source", "filename", "as_script")
+        self.mark("load_sent")
+        self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
+        if getattr(self.w, "prefork", False) and self.w.config.get("isolation") == "host":
+            # While the job loads: bury the job before it (the other zygote's), then ask that
+            # zygote for the next job's child, made while this job runs.  (Not under gVisor: a
+            # mount namespace made there during a job saw that job's mounts.)
+            other = self.w.other_zygote(self.z)
+            self.w.bury(block=True, zygote=other)
+            other.request(self.workdir)
+        child = self.wait_for("loaded", float(timeout))
+        self.mark("loaded")
+        result = self.result(child, start, 0, 0)
+        self.w.send({"op": "loaded", "result": result, **self._job_extras()})
+
+    def _call(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """One call of the job's entry point: its result (never raises on what the job did)."""
+        out0, err0 = len(self.out), len(self.err)
+        t0 = time.monotonic()
+        if self.dead is not None:
+            return {"status": "error", "error": f"job already ended ({self.dead})", "wall_s": 0.0}
+        keys = ("entry", "args", "kwargs")
+        self.mark("call_sent")
+        self._to_child({"op": "call", **{k: msg.get(k) for k in keys}})
+        child = self.wait_for("result", float(msg.get("timeout") or self.default_timeout))
+        self.mark("result")
+        return self.result(child, t0, out0, err0)
 
     def _to_child(self, msg: dict[str, Any]) -> None:
         """Write a frame to the job with a deadline: a job that stops reading its channel is

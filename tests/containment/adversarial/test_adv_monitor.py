@@ -149,7 +149,9 @@ def test_a_forged_broker_event_cannot_hide_the_brokers_own(sandbox: Sandbox) -> 
 # audit event at all).  The verdict comes from trusted code outside the job: the job's reaper
 # (seccomp user notification: a `seccomp`/`landlock` violation with source "monitor"), or the
 # reaper seeing the job die of SIGSYS (escape-class syscalls everywhere; every denial under
-# gVisor, which has no seccomp user notification).
+# gVisor, which has no seccomp user notification).  Opens for writing outside the writable paths
+# are allowed by the filter but shown to the reaper (user notification; under gVisor the reaper
+# traces the job, SECCOMP_RET_TRACE), which records them; Landlock / gVisor still deny them.
 
 
 def _seen_outside(res: Any) -> list[str]:
@@ -172,11 +174,7 @@ def test_a_denial_after_clearing_the_hooks_is_seen_outside(
     res = sandbox.exec(attack_source(attack), entry="attack", args=[ctx], timeout=5.0)
     assert not_silently_ok(res), f"{attack}: ended ok with no violation: {res.value}"
     assert res.status is Status.VIOLATION, (attack, res.status, res.error)
-    if attack == "monitor_blind_open_write" and sandbox.name != "seccomp":
-        # gVisor: no Landlock and no user notification; the read-only root and uid nobody deny
-        # the open -- seen in the job only (docs/sandbox.md says so); the marker must not exist
-        assert not (tmp_path / "marker").exists()
-        return
+    assert not (tmp_path / "marker").exists()
     assert _seen_outside(res), f"{attack}: no violation from outside the job: {res.violations}"
 
 
