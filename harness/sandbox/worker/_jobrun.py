@@ -230,9 +230,10 @@ class JobRun:
             except ValueError:
                 continue
             if "path" in rec and not rec.get("startup"):
+                what = f"{rec.get('syscall')} outside the writable paths"
                 self.violations.append({"kind": "landlock", "path": str(rec["path"])[:500],
-                                        "detail": "open for writing outside the writable paths "
-                                        "(seen by the monitor outside the job)",
+                                        "detail": f"{what} (seen by the monitor outside the job)",
+                                        "syscall": rec.get("syscall"),
                                         "source": "monitor"})  # fmt: skip
             elif "syscall" in rec and not rec.get("startup"):
                 self.violations.append({"kind": "seccomp", "detail": f"{rec['syscall']} denied "
