@@ -22,6 +22,7 @@ from stopbox.harness.commands._executor_options import (
     EXECUTOR_HELP,
     RAY_ADDRESS_HELP,
     ExecutorName,
+    check_flags,
     open_executor,
 )
 from stopbox.harness.commands._lm_options import (
@@ -173,9 +174,8 @@ def _run(
     ray_address: str | None = None,
 ) -> int:  # fmt: skip
     check_concurrency(max_concurrency)
+    check_flags(executor, ray_address, record)
     apply_base_url(base_url)
-    if (executor or "local") == "local" and ray_address is not None:
-        raise UsageError("--ray-address needs --executor ray")
     if resume is not None:
         store, config, policy = _resume_store(resume)
         if base_url is None and (config.get("lm") or {}).get("base_url"):
@@ -275,9 +275,8 @@ def _transfer(
     from stopbox.harness.lm import default_lm_spec
 
     check_concurrency(max_concurrency)
+    check_flags(executor, ray_address, None)
     apply_base_url(base_url)
-    if (executor or "local") == "local" and ray_address is not None:
-        raise UsageError("--ray-address needs --executor ray")
     try:
         improver_src = improver.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -119,7 +119,9 @@ class LocalRayCluster:
         else:
             argv += ["--address", self.address]
         nice = ["nice", "-n", str(self.niceness)] if self.niceness else []
-        return self.command(["unshare", "--pid", "--fork", "--kill-child", *nice, *argv])
+        return self.command(
+            ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", *nice, *argv]
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -137,20 +139,37 @@ class LocalRayCluster:
             raise
         return self
 
+    def restart_node(self, index: int) -> None:
+        """Start node ``index`` again after :meth:`kill_node` (a fresh Ray node, new node id)."""
+        if self.alive(index):
+            raise ValueError(f"node {index} is still running")
+        self._start_node(index)
+
     def _start_node(self, index: int) -> None:
-        temp_dir = self.root / f"n{index}"
+        starts = sum(1 for p in self.root.iterdir() if p.name.startswith(f"n{index}"))
+        temp_dir = self.root / (f"n{index}" if not starts else f"n{index}-{starts}")
         temp_dir.mkdir()
-        log = self.root / f"node{index}.log"
+        log = self.root / (f"node{index}.log" if not starts else f"node{index}-{starts}.log")
+        # Each node its own TMPDIR: the nodes share this machine's /tmp but not its PID numbers
+        # (each is a PID namespace), and the sandbox removes worker directories of "dead" owner
+        # pids it finds in TMPDIR — another node's live ones, with a shared /tmp.
+        tmp = temp_dir / "tmp"
+        tmp.mkdir()
+        tmp.chmod(0o1777)  # as /tmp: sandbox jobs (another uid) reach their worker directory
+        self.root.chmod(0o711)  # traversable, not listable (the auth token file stays 0600)
         with log.open("wb") as fh:
             proc = subprocess.Popen(
                 self._ray_start(index, temp_dir),
                 stdout=fh,
                 stderr=subprocess.STDOUT,
-                env=self.env(),
+                env={**self.env(), "TMPDIR": str(tmp)},
                 start_new_session=True,
             )
         node = _Node(index, proc, log, temp_dir)
-        self.nodes.append(node)
+        if index < len(self.nodes):
+            self.nodes[index] = node
+        else:
+            self.nodes.append(node)
         deadline = time.monotonic() + self.start_timeout_s
         while READY_LINE not in log.read_text(errors="replace"):
             if proc.poll() is not None or time.monotonic() > deadline:

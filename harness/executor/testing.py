@@ -12,8 +12,9 @@ import hashlib
 import os
 import sys
 import time
+from typing import Any
 
-__all__ = ["digest_unit", "failing_unit", "sleepy_unit", "pid_unit", "main"]
+__all__ = ["digest_unit", "failing_unit", "sleepy_unit", "pid_unit", "Tally", "tally_unit", "main"]
 
 
 def digest_unit(text: str, rounds: int = 1) -> str:
@@ -39,6 +40,26 @@ def pid_unit(text: str, seconds: float = 0.0) -> tuple[str, int]:
     """The unit's value and the process that ran it."""
     time.sleep(seconds)
     return digest_unit(text), os.getpid()
+
+
+class Tally:
+    """A counter for :meth:`Executor.share` checks: every unit adds to the one total."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, n: int) -> int:
+        self.total += n
+        return self.total
+
+    def value(self) -> int:
+        return self.total
+
+
+def tally_unit(shared: Any, n: int) -> int:
+    """Add ``n`` to a shared :class:`Tally` (or anything with ``add``) from wherever it runs."""
+    shared.add(n)
+    return n
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,14 @@ class RunBudget:
         self.used_dollars = 0.0
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled into a shared actor (--executor ray)
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _error(self, what: str) -> BudgetExceededError:
         error = BudgetExceededError(f"run-wide budget exhausted: {what}")
         error.budget = "run"  # type: ignore[attr-defined]

@@ -86,9 +86,9 @@ def _units_on(engine: Engine, executor: Executor | None, tasks: list[Any]) -> It
     if executor is None:
         yield
         return
-    from stopbox.harness.stop.units import local_node
+    from stopbox.harness.stop.units import attach, local_node
 
-    engine.executor = executor
+    attach(engine, executor)
     with local_node(engine, tasks):
         yield
 

@@ -36,7 +36,7 @@ from typing import Any
 import structlog
 
 from stopbox.harness.errors import StopboxError
-from stopbox.harness.executor import Unit, on_node_close
+from stopbox.harness.executor import Executor, Unit, on_node_close
 from stopbox.harness.lm._deadline import current_deadline, lm_deadline
 from stopbox.harness.policy import Policy, policy_from_dict
 from stopbox.harness.sandbox._base import Sandbox
@@ -44,7 +44,7 @@ from stopbox.harness.stop._engine import Engine, NotCached, TaskLike
 from stopbox.harness.stop._lm_access import RunBudget
 from stopbox.harness.store import RunStore
 
-__all__ = ["NodeSpec", "TaskUnit", "UnitOutput", "run_units", "node_unit", "local_node"]
+__all__ = ["NodeSpec", "TaskUnit", "UnitOutput", "attach", "run_units", "node_unit", "local_node"]
 
 log = structlog.get_logger("stopbox.units")
 
@@ -249,16 +249,23 @@ def node_unit(
 # -- the driver's side ----------------------------------------------------------------------------
 
 
+def attach(engine: Engine, executor: Executor) -> None:
+    """Send ``engine``'s meta-utility tests and transfer items to ``executor`` from now on; a
+    run-wide LM budget becomes one object shared by the driver and every unit."""
+    budget = engine.run_budget
+    if isinstance(budget, RunBudget) and (budget.calls or budget.tokens or budget.dollars):
+        engine.run_budget = executor.share(budget)
+    engine.executor = executor
+
+
 def _shared_budget(engine: Engine) -> Any:
     """The run-wide budget every unit charges (None when the policy sets no run-wide limit)."""
     budget = engine.run_budget
-    if not isinstance(budget, RunBudget):  # already shared
-        return budget
-    if not (budget.calls or budget.tokens or budget.dollars):
+    if isinstance(budget, RunBudget):
+        if budget.calls or budget.tokens or budget.dollars:  # in this process: the object
+            return budget
         return None
-    assert engine.executor is not None
-    engine.run_budget = engine.executor.share(budget)
-    return engine.run_budget
+    return budget
 
 
 def _deadline() -> tuple[float, str] | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from stopbox.harness.errors import BudgetExceededError
 from tests.conftest import ray_required
 
 
@@ -55,7 +56,9 @@ def test_private_instance_runs_units_on_loopback_and_leaves_nothing(
             pytest.fail("ray is required (STOPBOX_REQUIRE_RAY) but not installed")
         pytest.skip("Ray is not installed (pip install -e '.[ray]')")
     from stopbox.harness.executor import Unit, make_executor
-    from stopbox.harness.executor.testing import digest_unit, failing_unit
+    from stopbox.harness.executor.testing import Tally, digest_unit, failing_unit, tally_unit
+    from stopbox.harness.lm import LMResponse
+    from stopbox.harness.stop._lm_access import RunBudget
 
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # a cluster we did not name: never joined
     monkeypatch.setenv("OPENAI_API_KEY", "sk-private-test")
@@ -65,6 +68,16 @@ def test_private_instance_runs_units_on_loopback_and_leaves_nothing(
         results = {r.id: r for r in executor.run(digest_unit, units)}
         listeners = _listening(_descendants(os.getpid()))
         failed = list(executor.run(failing_unit, [Unit("bad", ("on purpose",))]))
+        # one object every unit acts on, wherever it runs (the run-wide LM budget)
+        tally = executor.share(Tally())
+        added = list(executor.run(tally_unit, [Unit(f"t{i}", (tally, i)) for i in range(10)]))
+        budget = executor.share(RunBudget(calls=3))
+        for _ in range(3):
+            budget.check()
+            budget.charge(LMResponse(("x",), prompt_tokens=1, completion_tokens=1, model="m"))
+        with pytest.raises(BudgetExceededError, match="run_lm_calls = 3"):
+            budget.check()
+        total = tally.value()
         temp_dir = executor._temp_dir  # type: ignore[attr-defined]
     assert {k: r.value for k, r in results.items()} == {u.id: digest_unit(*u.args) for u in units}
     assert {r.node.split("/")[0] for r in results.values()} == {"127.0.0.1"}
@@ -73,6 +86,7 @@ def test_private_instance_runs_units_on_loopback_and_leaves_nothing(
     assert outward == []
     assert failed[0].error is not None and failed[0].error.startswith("RuntimeError: on purpose")
     assert temp_dir is not None and not Path(temp_dir).exists()
+    assert sorted(r.value for r in added) == list(range(10)) and total == 45
     import time
 
     deadline = time.monotonic() + 20

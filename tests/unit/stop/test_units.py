@@ -20,7 +20,7 @@ from stopbox.harness.executor import Executor, LocalExecutor
 from stopbox.harness.stop._engine import Engine
 from stopbox.harness.stop.meta import meta_utility
 from stopbox.harness.stop.transfer import run_transfer
-from stopbox.harness.stop.units import local_node
+from stopbox.harness.stop.units import attach, local_node
 from stopbox.harness.store import RunStore
 
 from ._fakes import FakeLM, FakeTask, improver
@@ -41,7 +41,7 @@ def _engine(root: Path, *, jobs: int = 1) -> Engine:
 
 @contextmanager
 def _units(engine: Engine, executor: Executor, tasks: list[Any]) -> Iterator[None]:
-    engine.executor = executor
+    attach(engine, executor)
     with local_node(engine, tasks):
         yield
     engine.executor = None
