@@ -82,10 +82,21 @@ class Where:
         self.proc_fd = proc_fd
         self.writable = tuple(os.path.realpath(p) for p in writable)
 
-    def target(self, tid: int, nr_name: str, args: tuple[int, ...]) -> str | None:
-        """The real path an open asks for; None when it cannot be read (EFAULT for the job)."""
-        at, path_arg = (args[0], args[1]) if nr_name == "openat" else (self.AT_FDCWD, args[0])
-        raw = _confine.read_string(tid, path_arg) or _confine.peek_string(tid, path_arg)
+    def targets(self, tid: int, name: str, args: tuple[int, ...]) -> list[str]:
+        """The real paths a PATH_CHANGES syscall acts on (unreadable ones left out: the
+        kernel answers those EFAULT)."""
+        out = []
+        for at_arg, path_arg, follow in _confine.PATH_CHANGES[name]:
+            at = self.AT_FDCWD if at_arg == _confine.AT else args[at_arg]
+            path = self._target(tid, at, args[path_arg], follow)
+            if path is not None:
+                out.append(path)
+        return out
+
+    def _target(self, tid: int, at: int, addr: int, follow: bool) -> str | None:
+        if not addr:
+            return None  # utimensat(fd, NULL, ...): the fd itself
+        raw = _confine.read_string(tid, addr) or _confine.peek_string(tid, addr)
         if raw is None:
             return None
         path = os.fsdecode(raw)
@@ -97,7 +108,10 @@ class Where:
                 path = os.path.join(os.readlink(link, dir_fd=self.proc_fd), path)
             except OSError:
                 return "?/" + path
-        return os.path.realpath(path)
+        if follow:
+            return os.path.realpath(path)
+        head, tail = os.path.split(os.path.normpath(path))  # the link itself, not its target
+        return os.path.join(os.path.realpath(head), tail)
 
     def writable_path(self, path: str) -> bool:
         return any(path == w or path.startswith(w.rstrip("/") + "/") for w in self.writable)
@@ -152,10 +166,11 @@ class _Reaper:
             return
         notif_id, nr, tid, args = got
         name = self.names.get(nr, f"syscall {nr}")
-        if name in _confine.WRITE_OPEN_ARG:  # allowed by the filter, shown to us for the path
-            path = where.target(tid, name, args)
-            if path is not None and not where.writable_path(path):
-                self.add({"nr": nr, "syscall": name, "path": path, "startup": not self.armed})
+        if name in _confine.PATH_CHANGES:  # allowed by the filter, shown to us for the path
+            for path in where.targets(tid, name, args):
+                if not where.writable_path(path):
+                    self.add({"nr": nr, "syscall": name, "path": path, "startup": not self.armed})
+                    break
             _confine.notif_deny(self.listener, notif_id, 0)  # go on: Landlock decides
             return
         self.add({"nr": nr, "syscall": name, "startup": not self.armed})
@@ -248,10 +263,11 @@ def _resume(r: _Reaper, where: Where, tid: int, status: int) -> None:
         except OSError:
             nr, args = -1, ()
         name = r.names.get(nr, "")
-        if name in _confine.WRITE_OPEN_ARG:
-            path = where.target(tid, name, args)
-            if path is not None and not where.writable_path(path):
-                r.add({"nr": nr, "syscall": name, "path": path, "startup": False})
+        if name in _confine.PATH_CHANGES:
+            for path in where.targets(tid, name, args):
+                if not where.writable_path(path):
+                    r.add({"nr": nr, "syscall": name, "path": path, "startup": False})
+                    break
     elif event == 0 and sig != signal.SIGTRAP:
         deliver = sig  # a signal for the job: pass it on
     try:
