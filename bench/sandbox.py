@@ -5,14 +5,29 @@ reason printed) it measures, in one run on this machine:
 
 * ``cold_start_ms``  starting a sandbox with one worker (launcher + interpreter + numpy), after
                      one earlier start in the same process (rootfs planned, page cache warm)
-* ``job_ms_p50``     one warm job: fork a confined child, load a module, one call, close
-* ``job_ms_p50_prefork``  the same with the child forked and confined while the worker was idle
+* ``job_ms_p50``     one warm job back to back (the default: pre-fork on): load, one call, close
+* ``job_ms_p50_prefork``  the same, jobs spaced 50 ms apart (the standby child surely ready)
+* ``job_ms_p50_no_prefork``  a warm job with pre-fork off (STOPBOX_SANDBOX_PREFORK=0): the
+                     job's child is forked and confined while the job waits
 * ``call_ms_p50``    one call round trip into an already loaded job
 * ``jobs_per_s``     throughput of the warm pool (one worker per core, one thread per worker)
+* ``steps_ms`` / ``steps_ms_no_prefork``  where a job's time goes, median per step, from the
+                     worker's ``--profile`` marks (STOPBOX_SANDBOX_PROFILE=1): ``spawn`` (zygote
+                     round trip: fork of the job's first process), ``fork`` (both forks, as the
+                     child sees them), ``namespaces``, ``mounts``, ``rlimits_caps``, ``landlock``,
+                     ``seccomp`` (filter load), ``child_other`` (the rest until the job's layers
+                     event), ``standby_wait``, ``load`` (source to the job, compile, exec),
+                     ``call``, ``result_send``, ``cleanup`` (before the closed frame),
+                     ``after_result`` (killing, reaping, the cgroup's end: after the harness has
+                     the result), ``worker_total``, and ``harness`` (the job's wall time in the
+                     harness minus ``worker_total``: framing, pipes, scheduling).  Steps that
+                     happen before the job came (pre-fork) are not on its critical path.
 * ``baseline_subprocess_ms_p50``  the same work as a fresh ``python -c`` subprocess (no sandbox)
 * ``runsc_do_ms_p50``             the same work under ``runsc --network=none do`` (if runsc)
+* ``load_avg``       the 1-minute load average before and after the backend's runs (the machine
+                     is shared: compare figures of one run, as ratios, and note the load)
 
-    python bench/sandbox.py            # rich table with the ratios
+    python bench/sandbox.py            # rich tables with the ratios and the steps
     python bench/sandbox.py --json     # {"<backend>": {"job_ms_p50": .., ...}} on stdout
 """
 
@@ -87,13 +102,30 @@ def runsc_do_ms(n: int) -> float | None:
         shutil.rmtree(cwd, ignore_errors=True)
 
 
-def prefork_job_ms(name: str, jobs: int) -> float:
-    """A warm job when the worker keeps the next job's confined child ready
-    (STOPBOX_SANDBOX_PREFORK=1): load, one call, result; fork and confinement happen while the
-    worker is idle.  Jobs are spaced by the time a job takes, so the standby child is ready."""
-    old = os.environ.get("STOPBOX_SANDBOX_PREFORK")
-    os.environ["STOPBOX_SANDBOX_PREFORK"] = "1"
-    try:
+class _Env:
+    """Set environment variables for the workers started inside the block."""
+
+    def __init__(self, **values: str) -> None:
+        self.values = values
+        self.old: dict[str, str | None] = {}
+
+    def __enter__(self) -> None:
+        for key, value in self.values.items():
+            self.old[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    def __exit__(self, *exc: object) -> None:
+        for key, old in self.old.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def spaced_job_ms(name: str, jobs: int, prefork: bool) -> float:
+    """A warm job with the worker idle 50 ms before it (so a pre-forked child is surely ready
+    when pre-fork is on)."""
+    with _Env(STOPBOX_SANDBOX_PREFORK="1" if prefork else "0"):
         with get_backend(name, default_policy(), pool_size=1) as sb:
             for _ in range(3):
                 check(sb.exec(WORK, entry="f", args=(1000,)).value, name)
@@ -104,14 +136,33 @@ def prefork_job_ms(name: str, jobs: int) -> float:
                 check(sb.exec(WORK, entry="f", args=(1000,)).value, name)
                 times.append(time.perf_counter() - t)
             return statistics.median(times) * 1000
-    finally:
-        if old is None:
-            os.environ.pop("STOPBOX_SANDBOX_PREFORK", None)
-        else:
-            os.environ["STOPBOX_SANDBOX_PREFORK"] = old
 
 
-def bench_backend(name: str, jobs: int, calls: int, throughput_jobs: int) -> dict[str, float]:
+def job_steps(name: str, jobs: int, prefork: bool) -> dict[str, float]:
+    """Median time per step of a warm job (the worker's --profile marks), back to back."""
+    with _Env(STOPBOX_SANDBOX_PROFILE="1", STOPBOX_SANDBOX_PREFORK="1" if prefork else "0"):
+        with get_backend(name, default_policy(), pool_size=1) as sb:
+            for _ in range(3):
+                check(sb.exec(WORK, entry="f", args=(1000,)).value, name)
+            rows: list[dict[str, float]] = []
+            for _ in range(jobs):
+                t = time.perf_counter()
+                res = sb.exec(WORK, entry="f", args=(1000,))
+                wall = (time.perf_counter() - t) * 1000
+                check(res.value, name)
+                prof = [e for e in res.events if e.get("event") == "profile"]
+                if not prof:
+                    raise RuntimeError(f"{name}: no profile event (worker without --profile?)")
+                row = {k: float(v) for k, v in dict(prof[0]["ms"]).items()}
+                row["harness"] = wall - row.get("worker_total", wall)
+                row["job_wall"] = wall
+                rows.append(row)
+    keys = sorted({k for row in rows for k in row})
+    return {k: round(statistics.median([r[k] for r in rows if k in r]), 3) for k in keys}
+
+
+def bench_backend(name: str, jobs: int, calls: int, throughput_jobs: int) -> dict[str, Any]:
+    load_before = round(os.getloadavg()[0], 2)
     policy = default_policy()
     cores = os.cpu_count() or 1
     # One throw-away start first: one-off work per harness process (planning or building the
@@ -164,10 +215,23 @@ def bench_backend(name: str, jobs: int, calls: int, throughput_jobs: int) -> dic
             raise errors[0]
     finally:
         pool.close()
-    prefork_ms = prefork_job_ms(name, jobs)
+    prefork_ms = spaced_job_ms(name, jobs, prefork=True)
+    with _Env(STOPBOX_SANDBOX_PREFORK="0"):
+        with get_backend(name, policy, pool_size=1) as plain:
+            for _ in range(3):
+                check(plain.exec(WORK, entry="f", args=(1000,)).value, name)
+            no_prefork_ms = p50_ms(
+                lambda: check(plain.exec(WORK, entry="f", args=(1000,)).value, name), jobs
+            )
+    steps = job_steps(name, jobs, prefork=True)
+    steps_plain = job_steps(name, jobs, prefork=False)
     return {
         "job_ms_p50": round(job_ms, 2),
         "job_ms_p50_prefork": round(prefork_ms, 2),
+        "job_ms_p50_no_prefork": round(no_prefork_ms, 2),
+        "steps_ms": steps,
+        "steps_ms_no_prefork": steps_plain,
+        "load_avg": [load_before, round(os.getloadavg()[0], 2)],
         "call_ms_p50": round(call_ms, 3),
         "cold_start_ms": round(cold, 1),
         "jobs_per_s": round((per_thread * cores - len(failed)) / elapsed, 1),
@@ -214,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
         return 0
     table = Table(title="stopbox sandbox benchmark (same machine, same run)")
-    columns = ("backend", "job p50", "pre-forked", "call p50", "cold start", "jobs/s", "python -c",
-               "job speed-up", "runsc do", "job speed-up ")  # fmt: skip
+    columns = ("backend", "job p50", "spaced", "no pre-fork", "call p50", "cold start", "jobs/s",
+               "python -c", "job speed-up", "runsc do", "job speed-up ", "load")  # fmt: skip
     for col in columns:
         table.add_column(col, justify="right")
     for name, row in results.items():
@@ -224,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             name,
             f"{row['job_ms_p50']:.1f} ms",
             f"{row['job_ms_p50_prefork']:.1f} ms",
+            f"{row['job_ms_p50_no_prefork']:.1f} ms",
             f"{row['call_ms_p50']:.2f} ms",
             f"{row['cold_start_ms']:.0f} ms",
             f"{row['jobs_per_s']:.0f}"
@@ -232,13 +297,31 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['baseline_subprocess_ms_p50'] / row['job_ms_p50']:.1f}x",
             f"{rdo:.0f} ms" if rdo else "-",
             f"{rdo / row['job_ms_p50']:.1f}x" if rdo else "-",
+            "{:.1f}-{:.1f}".format(*row["load_avg"]),
         )
     table.caption = (
-        "job: warm pooled job (fork, load, one call, close); pre-forked: the same with the job's "
-        "confined child made while the worker was idle (STOPBOX_SANDBOX_PREFORK=1); speed-up: the "
-        "same work as a fresh `python -c` / `runsc do` divided by the warm job"
+        "job: warm pooled job back to back (pre-fork on: load, one call, close); spaced: the same "
+        "50 ms apart; no pre-fork: STOPBOX_SANDBOX_PREFORK=0; speed-up: the same work as a fresh "
+        "`python -c` / `runsc do` divided by the warm job; load: 1-minute load average"
     )
-    Console(width=max(120, Console().width)).print(table)
+    out = Console(width=max(120, Console().width))
+    out.print(table)
+    steps = Table(title="where a warm job's time goes (median ms per step; --profile marks)")
+    steps.add_column("step")
+    for name in results:
+        steps.add_column(f"{name}", justify="right")
+        steps.add_column(f"{name} no pre-fork", justify="right")
+    keys = sorted(
+        {k for r in results.values() for k in (*r["steps_ms"], *r["steps_ms_no_prefork"])}
+    )
+    for key in keys:
+        cells = []
+        for r in results.values():
+            for part in ("steps_ms", "steps_ms_no_prefork"):
+                v = r[part].get(key)
+                cells.append("-" if v is None else f"{v:.2f}")
+        steps.add_row(key, *cells)
+    out.print(steps)
     return 0
 
 

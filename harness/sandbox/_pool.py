@@ -28,6 +28,7 @@ threads.  The worker reports which confinement layers applied in its ``ready`` f
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shutil
 import tempfile
@@ -53,7 +54,14 @@ from stopbox.harness.sandbox._base import (
 from stopbox.harness.sandbox._channel import WorkerDied, WorkerProcess
 from stopbox.harness.sandbox._guard import Budgets, JobGuard
 
-__all__ = ["WORKER_FILES", "WorkerSandbox", "WorkerJob", "worker_config", "encode_proxy"]
+__all__ = [
+    "WORKER_FILES",
+    "WorkerSandbox",
+    "dir_in_use",
+    "WorkerJob",
+    "worker_config",
+    "encode_proxy",
+]
 
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -66,6 +74,7 @@ WORKER_FILES: dict[str, Path] = {
     "_confine.py": WORKER_SOURCE / "_confine.py",
     "_cgroup.py": WORKER_SOURCE / "_cgroup.py",
     "_profile.py": WORKER_SOURCE / "_profile.py",
+    "_monitor.py": WORKER_SOURCE / "_monitor.py",
     "_codec.py": HERE / "_codec.py",  # one file: the host's codec is the worker's codec
     "helpers.py": HERE / "helpers.py",  # one file: the harness uses extract_code too
 }
@@ -84,6 +93,23 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def dir_in_use(path: Path) -> bool:
+    """True while a live pool holds ``path`` (its worker directory): the pool keeps a shared
+    flock on it.  Unlike the owner's pid, this holds across pid namespaces (a harness in another
+    pid namespace sharing /tmp, as Ray nodes in ``unshare --pid`` do, is never taken for dead)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def worker_config(policy: Policy) -> dict[str, Any]:
@@ -326,6 +352,7 @@ class WorkerSandbox(Sandbox):
         self._idle: list[WorkerProcess] = []
         self._all: set[WorkerProcess] = set()
         self._dir: Path | None = None
+        self._dir_lock: int | None = None
         self._started = False
         self._closed = False
         self.layers: dict[str, Any] = {}
@@ -354,12 +381,15 @@ class WorkerSandbox(Sandbox):
         for path in tmp.glob("stopbox-worker-*-*"):
             owner = path.name.split("-")[2]
             if owner.isdigit() and not path.is_symlink() and not _pid_alive(int(owner)):
-                shutil.rmtree(path, ignore_errors=True)
+                if not dir_in_use(path):
+                    shutil.rmtree(path, ignore_errors=True)
 
     def prepare_worker_dir(self) -> Path:
         """Copy the worker files into a private directory (readable by the job, nothing else)."""
         self.remove_stale_state()
         d = Path(tempfile.mkdtemp(prefix=f"stopbox-worker-{os.getpid()}-"))
+        self._dir_lock = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._dir_lock, fcntl.LOCK_SH)  # in use while we live: dir_in_use()
         for name, source in WORKER_FILES.items():
             shutil.copy2(source, d / name)
             os.chmod(d / name, 0o644)
@@ -488,3 +518,6 @@ class WorkerSandbox(Sandbox):
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        if self._dir_lock is not None:
+            os.close(self._dir_lock)
+            self._dir_lock = None

@@ -115,8 +115,15 @@ def test_no_process_of_the_seccomp_worker_is_host_root() -> None:
         (launcher,) = sb.worker_pids()
         inner = _descendants(launcher)
         assert inner
+        checked = 0
         for pid in inner:
-            assert "0" not in _status(pid)["Uid"].split(), pid
+            try:  # the last job's processes may be going away (reaped after its result)
+                uids = _status(pid)["Uid"].split()
+            except FileNotFoundError:
+                continue
+            checked += 1
+            assert "0" not in uids, pid
+        assert checked >= 4, "fewer live worker processes than waiter, worker and two zygotes"
 
 
 def test_host_file_metadata_cannot_change(backend_name: str, tmp_path: Path) -> None:
@@ -238,8 +245,9 @@ def test_fcntl_cannot_make_the_worker_a_signal_target(sandbox: Sandbox) -> None:
         "    return out\n"
     )
     res = sandbox.exec(src, entry="f")
-    assert res.ok, res.error
-    assert res.value == []
+    # each denial is seen outside the job (monitor: violation; under gVisor: SIGSYS)
+    assert res.status is Status.VIOLATION and res.violations, res.error
+    assert res.value in ([], None)
 
 
 def test_a_required_layer_that_cannot_apply_refuses_to_start(

@@ -31,7 +31,7 @@ from stopbox.harness.sandbox._base import backend
 from stopbox.harness.sandbox._channel import WorkerProcess
 from stopbox.harness.sandbox._pool import WorkerSandbox
 from stopbox.harness.sandbox.backends._layers import LayeredSandbox
-from stopbox.harness.sandbox.backends.gvisor import WORKER_MOUNT
+from stopbox.harness.sandbox.backends.gvisor import WORKER_MOUNT, sentry_pids_limit
 from stopbox.harness.sandbox.backends.image.docker_image import LABEL_PYTHON, image_labels
 from stopbox.harness.sandbox.backends.image.rootfs import SCRATCH
 
@@ -66,9 +66,9 @@ def docker_run_argv(
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The ``docker run`` command line of one worker container."""
-    # The gVisor sentry's own host threads count against the container's pids cgroup (with 32
-    # the sandbox fails to boot); jobs are limited inside by RLIMIT_NPROC and their pid namespace.
-    pids = max(128, limits.processes * 16 + 96)
+    # The gVisor sentry's host threads and ptrace stubs count against the container's pids cgroup;
+    # at the limit runsc panics (exit 2): see gvisor.sentry_pids_limit.
+    pids = sentry_pids_limit(limits.processes)
     memory_mb = worker_memory_mb_for(limits)  # worker + one job (RLIMIT_AS) + its tmpfs mounts
     tmp_mb = max(64, limits.file_size_mb * 4 + 32)
     return [

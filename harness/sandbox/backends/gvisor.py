@@ -40,6 +40,18 @@ WORKER_MOUNT = "/opt/stopbox/worker"
 STATE_PREFIX = "stopbox-runsc-"
 
 
+def sentry_pids_limit(processes: int) -> int:
+    """The pids cgroup limit of one gVisor sandbox (runsc or docker --runtime=runsc).
+
+    It bounds the sentry's host threads and the ptrace platform's stub processes, not the job's
+    processes (those are bounded inside gVisor by RLIMIT_NPROC, the job's pid namespace and the
+    seccomp filter).  runsc 20221219 *panics* when it cannot create a stub ("error initializing
+    first thread: resource temporarily unavailable", Go exit status 2), so a limit that is hit
+    kills the whole worker: measured here, two busy workers reach 125 host pids each (the old
+    limit was 128 -- the docker backend's "worker exited (no stderr)" flake).  Four times that."""
+    return max(512, processes * 16 + 384)
+
+
 def runsc_path() -> str | None:
     return os.environ.get("STOPBOX_RUNSC") or shutil.which("runsc")
 
@@ -112,8 +124,8 @@ def oci_config(
             "resources": {
                 # the job's RLIMIT_AS plus its sized tmpfs mounts (workdir, /tmp, /dev/shm) fit
                 "memory": {"limit": memory_mb * 1024 * 1024, "swap": memory_mb * 1024 * 1024},
-                # the gVisor sentry's own host threads count too (as for docker's --pids-limit)
-                "pids": {"limit": max(128, limits.processes * 16 + 96)},
+                # the gVisor sentry's own host threads count too (see sentry_pids_limit)
+                "pids": {"limit": sentry_pids_limit(limits.processes)},
             },
         },
     }

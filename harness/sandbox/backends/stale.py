@@ -23,6 +23,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from stopbox.harness.sandbox._pool import dir_in_use
+
 __all__ = [
     "pid_alive",
     "remove_stale_cgroups",
@@ -57,7 +59,7 @@ def remove_stale_worker_dirs(
     for prefix in ("stopbox-worker-", "stopbox-jobs-"):
         for path in tmp.glob(prefix + "*"):
             owner = _owner(path.name, prefix)
-            if owner is None or alive(owner) or path.is_symlink():
+            if owner is None or alive(owner) or path.is_symlink() or dir_in_use(path):
                 continue
             if prefix == "stopbox-jobs-":
                 try:

@@ -85,6 +85,19 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("ipc_host_sysv", "host", "read/overwrite a host SysV segment, leave IPC objects"),
     Attack("proc_fds_forge", "host", "write forged frames into other processes' /proc fds"),
     Attack("monitor_clear_hooks", "monitor", "clear the audit hooks via ctypes, then escape"),
+    Attack("monitor_blind_socket", "monitor", "clear the audit hooks, then a raw socket()"),
+    Attack("monitor_blind_fork", "monitor", "clear the audit hooks, then a raw fork()"),
+    Attack("monitor_blind_ptrace", "monitor", "clear the audit hooks, then a raw ptrace()"),
+    Attack(
+        "monitor_blind_errno_syscalls",
+        "monitor",
+        "clear the audit hooks, then syscalls outside the allow-list that only fail",
+    ),
+    Attack(
+        "monitor_blind_open_write",
+        "monitor",
+        "clear the audit hooks, then open files outside for writing",
+    ),
     Attack("frames_malformed", "protocol", "deep nesting, NaN and 1e400 frames on the channel"),
     Attack("frames_bad_values", "protocol", "a result value the codec must reject"),
     Attack("rpc_flood", "protocol", "20,000 RPC requests whose answers are never read"),
@@ -92,7 +105,9 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("cleanup_hostile_tree", "interfere", "a 3,000-level tree for the worker to clean"),
 )
 MUST_VIOLATE = frozenset({"monitor_clear_hooks", "frames_malformed", "frames_bad_values",
-                          "rpc_flood"})  # fmt: skip
+                          "rpc_flood", "monitor_blind_socket", "monitor_blind_fork",
+                          "monitor_blind_ptrace", "monitor_blind_errno_syscalls",
+                          "monitor_blind_open_write"})  # fmt: skip
 """Attacks that do something denied or malformed: ending ``ok`` with no violation is an escape."""
 KEEP_WORKER = frozenset({"frames_malformed", "frames_bad_values", "signal_fasync",
                          "cleanup_hostile_tree", "forge_channel", "forge_frames"})  # fmt: skip

@@ -59,6 +59,50 @@ def _writes(mode: Any, flags: Any) -> bool:
     return False
 
 
+def _import_shown(args: tuple[Any, ...], allow_imports: frozenset[str]) -> list[str] | None:
+    """An import of a module outside the allow-list, once per module, after the job started."""
+    top = str(args[0]).split(".")[0] if args else ""
+    if top in allow_imports or top in REPORTED_IMPORTS or not IMPORTS_LIVE:
+        return None
+    REPORTED_IMPORTS.add(top)
+    return [top]
+
+
+def _open_shown(args: tuple[Any, ...], readable: tuple[str, ...],
+                writable: tuple[str, ...]) -> list[str] | None:  # fmt: skip
+    """An open outside the paths the job may read (or, for writing, write)."""
+    path = args[0] if args else None
+    mode = args[1] if len(args) > 1 else None
+    flags = args[2] if len(args) > 2 else None
+    if not isinstance(path, str):
+        return None
+    full = os.path.abspath(path)
+    if _writes(mode, flags):
+        full = os.path.realpath(full)  # a symlink in the workdir may point outside
+        if full.startswith(writable):
+            return None
+    elif full.startswith(readable) or full.startswith(writable):
+        return None
+    return [_short(full), _short(mode), _short(flags)]
+
+
+def _caller_shown(event: str, args: tuple[Any, ...], readable: tuple[str, ...],
+                  state: dict[str, Any]) -> list[str] | None:  # fmt: skip
+    """An event of _CALLER_EVENTS raised by the job's own code (not the interpreter's)."""
+    if event == "object.__setattr__" and not (
+        args and isinstance(args[0], types.FunctionType | type | types.ModuleType)
+    ):
+        return None
+    state["busy"] = True  # sys._getframe is itself an audited event
+    try:
+        caller = sys._getframe(2).f_code.co_filename  # 0: here, 1: the hook, 2: the caller
+    finally:
+        state["busy"] = False
+    if caller.startswith("<frozen ") or caller.startswith(readable):
+        return None
+    return [_short(a) for a in args[:4]]
+
+
 def install_audit_hook(
     send: Callable[[dict[str, Any]], None],
     allow_imports: frozenset[str],
@@ -67,7 +111,7 @@ def install_audit_hook(
     own_code: types.CodeType,
 ) -> None:
     """Record interesting sys.audit events; deny the few that would reach the hook itself."""
-    state = {"n": 0, "busy": False}
+    state: dict[str, Any] = {"n": 0, "busy": False}
     watch, prefixes, blocked = frozenset(_WATCH), _PREFIXES, frozenset(_BLOCKED)
     caller_events = frozenset(_CALLER_EVENTS)
 
@@ -76,45 +120,18 @@ def install_audit_hook(
             return
         if event in blocked:
             raise PermissionError(f"stopbox: {event} is not allowed in the sandbox")
-        if state["busy"]:
-            return
-        if event == "exec" and args and args[0] is own_code:
+        if state["busy"] or (event == "exec" and args and args[0] is own_code):
             return
         if event == "import":
-            top = str(args[0]).split(".")[0] if args else ""
-            if top in allow_imports or top in REPORTED_IMPORTS or not IMPORTS_LIVE:
-                return
-            REPORTED_IMPORTS.add(top)
-            shown: list[str] = [top]
+            shown = _import_shown(args, allow_imports)
         elif event == "open":
-            path = args[0] if args else None
-            mode = args[1] if len(args) > 1 else None
-            flags = args[2] if len(args) > 2 else None
-            if not isinstance(path, str):
-                return
-            full = os.path.abspath(path)
-            if _writes(mode, flags):
-                full = os.path.realpath(full)  # a symlink in the workdir may point outside
-                if full.startswith(writable):
-                    return
-            elif full.startswith(readable) or full.startswith(writable):
-                return
-            shown = [_short(full), _short(mode), _short(flags)]
+            shown = _open_shown(args, readable, writable)
         elif event in caller_events:
-            if event == "object.__setattr__" and not (
-                args and isinstance(args[0], types.FunctionType | type | types.ModuleType)
-            ):
-                return
-            state["busy"] = True  # sys._getframe is itself an audited event
-            try:
-                caller = sys._getframe(1).f_code.co_filename
-            finally:
-                state["busy"] = False
-            if caller.startswith("<frozen ") or caller.startswith(readable):
-                return
-            shown = [_short(a) for a in args[:4]]
+            shown = _caller_shown(event, args, readable, state)
         else:
             shown = [_short(a) for a in args[:4]]
+        if shown is None:
+            return
         state["n"] += 1
         if state["n"] > _MAX_EVENTS:
             return

@@ -1,21 +1,28 @@
-"""Per-job cgroups, made, read and removed from outside the job.
+"""Per-job cgroups, made, read and emptied from outside the job.
 
 Standalone (stdlib only): the worker's host-side launcher (host root, outside every namespace
 of the worker) imports it from the worker directory; the harness imports it as
 ``stopbox.harness.sandbox.worker._cgroup`` (stale cleanup, the judges, tests).
 
-Each job gets its own cgroup, ``stopbox-<owner pid>-<launcher pid>-<n>-ns<pid ns inode>``
-directly under the harness's own cgroup (so every limit above the harness still applies):
+Each worker has two zygotes, each in a cgroup of its own, ``stopbox-<owner pid>-<launcher
+pid>-<n>-ns<pid ns inode>`` directly under the harness's own cgroup (so every limit above the
+harness still applies).  A job is forked by one of them and so is *born* in its cgroup (moving
+a process between cgroups waits for an RCU grace period, ~10 ms here; being born there costs
+nothing); the zygotes take turns, so the running job and the next job's pre-forked child are
+never in the same cgroup, and a cgroup holds one job at a time.  Limits per cgroup:
 
 * memory: ``memory_mb`` + :data:`SLACK_MB` for everything the job's processes charge, *tmpfs
   pages included* (a page of /tmp, /dev/shm or the workdir is charged to the cgroup of the
   process that first touches it), and no swap (memsw / swap.max);
-* pids: the policy's ``processes`` + 2 (the job's reaper and its pid 1; threads count too).
+* pids: the policy's ``processes`` + :data:`EXTRA_PIDS`.
 
-The launcher moves the job's first process in before it forks the job (the job inherits it),
-learns of an OOM kill from ``memory.oom_control`` (v1) / ``memory.events`` (v2), and removes
-the cgroup after the job.  cgroup v2 is used when it offers memory and pids, else the v1
-``memory`` and ``pids`` hierarchies.
+Each job makes itself the OOM killer's first choice (oom_score_adj 1000, before any of its
+code runs; raising it needs no privilege), so an OOM kill in its cgroup ends the job, never
+the zygote.  After each job the launcher kills whatever of it is left in the
+cgroup and remembers its OOM-kill count, so "was *this* job OOM-killed" is read from outside
+(``memory.oom_control`` in v1, ``memory.events`` in v2).  The cgroups go when the worker does
+(or, after a kill -9, at the next start: :func:`remove_stale`).  cgroup v2 is used when it
+offers memory and pids, else the v1 ``memory`` and ``pids`` hierarchies.
 """
 
 from __future__ import annotations
@@ -30,10 +37,11 @@ import time
 from typing import Any
 
 PREFIX = "stopbox-"
-SLACK_MB = 16
-"""Memory over the job's limit for its kernel objects (page tables, pipes, the reaper)."""
-EXTRA_PIDS = 2
-"""The job's reaper and the job's pid 1, besides the ``processes`` the policy allows."""
+SLACK_MB = 32
+"""Memory over the job's limit for its kernel objects (page tables, pipes), its reaper and the
+zygote that forks it (their own pages, copied on write)."""
+EXTRA_PIDS = 3
+"""The zygote, the job's reaper and the job's pid 1, besides the policy's ``processes``."""
 
 
 def _unescape(path: str) -> str:
@@ -155,6 +163,8 @@ class JobCgroups:
         self.memory = (int(limits["memory_mb"]) + SLACK_MB) << 20
         self.pids = int(limits["processes"]) + EXTRA_PIDS
         self.live: dict[int, list[str]] = {}
+        self.zygotes: dict[int, int] = {}  # cgroup number -> the host pid of its zygote
+        self.oom_seen: dict[int, int] = {}  # cgroup number -> OOM kills of earlier jobs
         if version == 2:
             self._enable_v2(self.parent_dirs["unified"])
         for d in self.parent_dirs.values():
@@ -213,8 +223,25 @@ class JobCgroups:
             _write(os.path.join(d, "cgroup.procs"), str(pid))
 
     def stat(self, n: int) -> dict[str, Any]:
-        """{"oom": the kernel OOM-killed a process of the job, "peak_mb": ...} read now."""
-        return read_stat(self.live.get(n) or self.dirs(n), self.version)
+        """{"oom": the kernel OOM-killed a process of the current job, "peak_mb": ...}."""
+        got = read_stat(self.live.get(n) or self.dirs(n), self.version)
+        got["oom"] = got.pop("oom_kills") > self.oom_seen.get(n, 0)
+        return got
+
+    def end(self, n: int) -> dict[str, Any]:
+        """A job of cgroup ``n`` is over: kill whatever of it is left (everything there but
+        the zygote) and count its OOM kills as seen.  Answered, so the zygote's next child is
+        forked only after this (it will be born in the same cgroup)."""
+        zygote = self.zygotes.get(n)
+        left = [p for d in self.live.get(n, []) for p in procs(d) if p != zygote]
+        for pid in set(left):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        got = read_stat(self.live.get(n) or self.dirs(n), self.version)
+        self.oom_seen[n] = got["oom_kills"]
+        return {"killed": len(set(left))}
 
     def remove(self, n: int, wait: float = 1.0) -> bool:
         dirs = self.live.pop(n, None) or []
@@ -247,7 +274,7 @@ def read_stat(dirs: list[str], version: int) -> dict[str, Any]:
                 peak = int(_read(os.path.join(d, "memory.max_usage_in_bytes")))
         except (OSError, ValueError):
             continue
-    return {"oom": oom > 0, "peak_mb": round(peak / (1 << 20), 1)}
+    return {"oom_kills": oom, "peak_mb": round(peak / (1 << 20), 1)}
 
 
 def procs(d: str) -> list[int]:
@@ -317,11 +344,10 @@ def remove_stale(alive: Any, me: int | None = None) -> list[str]:
 
 
 # --- the launcher's service and its clients -------------------------------------------------
-# The launcher keeps two SOCK_SEQPACKET sockets: one for the zygote ("join": move the process
-# named by SCM_CREDENTIALS into a new job cgroup) and one for the worker ("stat", and "end",
-# which has no reply so the worker never waits for a removal).  The kernel translates the pid
-# in SCM_CREDENTIALS into the launcher's (host) pid namespace; a sender may only name a pid
-# it could signal, so a worker cannot move a process that is not of its own namespaces.
+# The launcher keeps one SOCK_SEQPACKET socket per client: each zygote ("adopt": a cgroup for
+# the sender, whose pid the kernel gives in SCM_CREDENTIALS, translated to the launcher's pid
+# namespace, so a zygote can only ever place itself) and the worker ("stat" and "end" of a
+# job's cgroup by number).
 _CRED = struct.Struct("iII")
 
 
@@ -347,14 +373,13 @@ def serve(socks: list[socket.socket], mgr: JobCgroups) -> None:
                 try:
                     msg = json.loads(data)
                     op = msg.get("op")
-                    if op == "join":
+                    if op == "adopt":
                         n += 1
-                        reply: dict[str, Any] | None = _join_job(mgr, n, pid)
+                        reply: dict[str, Any] | None = _adopt(mgr, n, pid)
                     elif op == "stat":
                         reply = mgr.stat(int(msg["n"]))
                     elif op == "end":
-                        mgr.remove(int(msg["n"]))
-                        reply = None
+                        reply = mgr.end(int(msg["n"]))
                     else:
                         reply = {"error": f"unknown op {op!r}"}
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -375,20 +400,20 @@ def _sender(anc: list[tuple[int, int, bytes]]) -> int:
     return 0
 
 
-def _join_job(mgr: JobCgroups, n: int, pid: int) -> dict[str, Any]:
+def _adopt(mgr: JobCgroups, n: int, pid: int) -> dict[str, Any]:
+    """A zygote asks for its cgroup: made and the zygote moved in (the one migration; every job
+    it forks is born there)."""
     if pid <= 1:
         return {"error": "no sender credentials"}
     t0 = time.monotonic()
     try:
         dirs = mgr.create(n)
-        t1 = time.monotonic()
         mgr.join(n, pid)
     except OSError as exc:
         mgr.remove(n)
-        return {"error": f"cgroup for the job: {exc}"}
-    t2 = time.monotonic()
-    return {"n": n, "dirs": dirs, "create_ms": round((t1 - t0) * 1000, 3),
-            "move_ms": round((t2 - t1) * 1000, 3)}  # fmt: skip
+        return {"error": f"cgroup for the zygote's jobs: {exc}"}
+    mgr.zygotes[n] = pid
+    return {"n": n, "dirs": dirs, "ms": round((time.monotonic() - t0) * 1000, 3)}
 
 
 class Client:
@@ -416,10 +441,10 @@ class Client:
         try:
             if pid is None:
                 self.sock.send(data)
-            else:  # name the job's process (kernel-checked, translated to the launcher's pid ns)
+            else:  # name a process (kernel-checked, translated to the launcher's pid ns)
                 creds = _CRED.pack(pid, os.getuid(), os.getgid())
                 self.sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)])
-            got = self.sock.recv(65536) if "op" in msg and msg["op"] != "end" else b"{}"
+            got = self.sock.recv(65536)
         except OSError as exc:
             return {"error": f"cgroup launcher: {exc}"}
         if not got:
@@ -428,14 +453,23 @@ class Client:
         return reply if isinstance(reply, dict) else {"error": "bad reply"}
 
 
+def _ppid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def standby(owner: int, launcher: int) -> set[int]:
-    """Pids (ours) in the newest job cgroup of one worker launcher: an idle worker's pre-forked
-    child (its reaper and pid 1), identified by the launcher that made its cgroup."""
+    """Pids (ours) of the job processes in one worker launcher's job cgroups: everything there
+    whose parent is in the same cgroup (the zygote's parent, the worker, is not).  For an idle
+    worker that is its one pre-forked child (its reaper and pid 1)."""
     version, dirs, _ = parents()
     if not version:
         return set()
     parent = dirs.get("pids") or dirs.get("unified") or ""
-    ns, newest = pidns_inode(), None
+    ns, out = pidns_inode(), set()
     try:
         names = os.listdir(parent)
     except OSError:
@@ -443,6 +477,6 @@ def standby(owner: int, launcher: int) -> set[int]:
     for name in names:
         got = parse_name(name)
         if got and got[0] == owner and got[1] == launcher and got[3] == ns:
-            if newest is None or got[2] > newest[0]:
-                newest = (got[2], name)
-    return set(procs(os.path.join(parent, newest[1]))) if newest else set()
+            members = set(procs(os.path.join(parent, name)))
+            out |= {p for p in members if _ppid(p) in members}
+    return out

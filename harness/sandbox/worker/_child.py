@@ -12,6 +12,7 @@ happen, so code that runs later cannot erase them (it can only add noise, which 
 from __future__ import annotations
 
 import builtins
+import fcntl
 import hashlib
 import io
 import os
@@ -27,6 +28,7 @@ from typing import Any
 
 import _codec
 import _confine
+import _monitor
 from _audit import IMPORTS_LIVE, guarded_builtins, install_audit_hook
 
 CHAN_IN = 3
@@ -173,80 +175,89 @@ def _seed_rngs(source: str) -> None:
         np.random.seed(seed)
 
 
-def serve(job: dict[str, Any], layers: dict[str, Any]) -> None:
-    """Load the module, then answer call frames until the channel closes.  Never returns."""
-    send_fd, recv_fd = CHAN_OUT, CHAN_IN
-
-    def send(msg: dict[str, Any]) -> None:
-        _codec.write_frame(send_fd, msg)
-
-    def recv() -> Any:
-        return _codec.read_frame(recv_fd)
-
-    sys.stdout = io.TextIOWrapper(
-        io.FileIO(1, "w", closefd=False),
-        write_through=True,
-        encoding="utf-8",
-        errors="backslashreplace",
-    )
-    sys.stderr = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False),
-        write_through=True,
-        encoding="utf-8",
-        errors="backslashreplace",
-    )
+def _setup_stdio() -> None:
+    """fds 1/2 are the worker's output pipes (captured, capped), fd 0 is /dev/null."""
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), write_through=True,
+                                  encoding="utf-8", errors="backslashreplace")  # fmt: skip
+        setattr(sys, name, stream)
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-    rpc = make_rpc(send, recv)
-    make_proxy = make_proxy_factory(rpc)
-    send({"op": "event", "event": {"kind": "sandbox", "event": "layers", **layers}})
-    # Pre-forked and confined while the worker was idle: now wait for the job's source.
+
+
+def _wait_for_load(recv: Callable[[], Any]) -> dict[str, Any]:
+    """Pre-forked and confined while the worker was idle: wait for the job's source."""
     while True:
         try:
             first = recv()
         except BaseException:  # noqa: B036 - the worker went away before a job came
             os._exit(0)
         if isinstance(first, dict) and first.get("op") == "load":
-            break
-    job = dict(job, source=str(first.get("source") or ""), filename=first.get("filename"),
-               as_script=bool(first.get("as_script")))  # fmt: skip
+            return first
+
+
+def _prepare_module(job: dict[str, Any]) -> tuple[types.ModuleType, str]:
+    """The module object the untrusted code runs in, and its file name (written for tracebacks
+    with source lines)."""
     filename = os.path.join(
         os.getcwd(), os.path.basename(str(job.get("filename") or "candidate.py"))
     )
-    as_script = bool(job.get("as_script"))
-    module = types.ModuleType("__main__" if as_script else "candidate")
+    module = types.ModuleType("__main__" if job.get("as_script") else "candidate")
     module.__file__ = filename
-    namespace = module.__dict__
-    start, cpu0 = time.monotonic(), 0.0
     try:
-        with open(filename, "w", encoding="utf-8") as f:  # for tracebacks with source lines
+        with open(filename, "w", encoding="utf-8") as f:
             f.write(job["source"])
     except OSError:
         pass
-    _seed_rngs(job["source"])
-    try:
-        code = compile(job["source"], filename, "exec", dont_inherit=True)
-    except BaseException as exc:  # noqa: B036 - a syntax error is a result
-        send({"op": "loaded", **_failure(exc), **_usage(cpu0, start)})
-        os._exit(0)
-    install_audit_hook(
-        send,
-        frozenset(job.get("allow_imports") or ()),
-        tuple(job.get("readable") or ()),
-        tuple(job.get("writable") or ()),
-        code,
-    )
+    return module, filename
+
+
+def _install_guards(job: dict[str, Any], send: Callable[[dict[str, Any]], None], code: Any,
+                    module: types.ModuleType) -> None:  # fmt: skip
+    """Audit hook, guarded builtins, the module in sys.modules (the last trusted step)."""
+    allow = frozenset(job.get("allow_imports") or ())
+    install_audit_hook(send, allow, tuple(job.get("readable") or ()),
+                       tuple(job.get("writable") or ()), code)  # fmt: skip
     sys.modules[module.__name__] = module
-    namespace["__builtins__"] = guarded_builtins(send, frozenset(job.get("allow_imports") or ()))
+    module.__dict__["__builtins__"] = guarded_builtins(send, allow)
+
+
+def _run_module(code: Any, namespace: dict[str, Any], as_script: bool) -> dict[str, Any]:
+    """Run the untrusted module body: its outcome as a result dict.  From here on every syscall
+    the filter denies is a violation seen by the reaper (:func:`_monitor.arm`)."""
     IMPORTS_LIVE.append(True)
+    _monitor.arm()
     try:
         exec(code, namespace)
-        loaded: dict[str, Any] = {"status": "ok"}
+        return {"status": "ok"}
     except SystemExit as exc:
         ok = exc.code in (None, 0)
-        loaded = {"status": "ok"} if ok and as_script else _failure(exc)
+        return {"status": "ok"} if ok and as_script else _failure(exc)
     except BaseException as exc:  # noqa: B036 - untrusted code raising anything is a result
-        loaded = _failure(exc)
-    send({"op": "loaded", **loaded, **_usage(cpu0, start)})
+        return _failure(exc)
+
+
+def _answer_call(msg: dict[str, Any], namespace: dict[str, Any],
+                 make_proxy: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:  # fmt: skip
+    """Run one call of an entry point: its result dict (without usage figures)."""
+    try:
+        fn = namespace[msg["entry"]]
+        args = _codec.decode(msg.get("args") or [], make_proxy)
+        kwargs = _codec.decode(msg.get("kwargs") or {}, make_proxy)
+        return {"status": "ok", "value": _codec.encode(fn(*args, **kwargs))}
+    except KeyError as exc:
+        if exc.args and exc.args[0] == msg.get("entry") and msg.get("entry") not in namespace:
+            return {"status": "error", "error": f"no such entry point: {msg.get('entry')}"}
+        return _failure(exc)
+    except BaseException as exc:  # noqa: B036 - anything the call raises is a result
+        return _failure(exc)
+
+
+Send = Callable[[dict[str, Any]], None]
+
+
+def _call_loop(namespace: dict[str, Any], send: Send, recv: Callable[[], Any],
+               make_proxy: Callable[[dict[str, Any]], Any]) -> None:  # fmt: skip
+    """Answer call frames until the channel closes, then exit."""
     while True:
         try:
             msg = recv()
@@ -256,23 +267,40 @@ def serve(job: dict[str, Any], layers: dict[str, Any]) -> None:
             continue
         start = time.monotonic()
         cpu0 = _usage(0.0, start)["cpu_s"]
-        try:
-            fn = namespace[msg["entry"]]
-            args = _codec.decode(msg.get("args") or [], make_proxy)
-            kwargs = _codec.decode(msg.get("kwargs") or {}, make_proxy)
-            value = fn(*args, **kwargs)
-            result: dict[str, Any] = {"status": "ok", "value": _codec.encode(value)}
-        except KeyError as exc:
-            if exc.args and exc.args[0] == msg.get("entry") and msg.get("entry") not in namespace:
-                result = {"status": "error", "error": f"no such entry point: {msg.get('entry')}"}
-            else:
-                result = _failure(exc)
-        except BaseException as exc:  # noqa: B036 - anything the call raises is a result
-            result = _failure(exc)
+        result = _answer_call(msg, namespace, make_proxy)
         try:
             send({"op": "result", **result, **_usage(cpu0, start)})
         except _codec.FrameError as exc:
             send({"op": "result", "status": "error", "error": f"result not sendable: {exc}"})
+
+
+def serve(job: dict[str, Any], layers: dict[str, Any]) -> None:
+    """Load the module, then answer call frames until the channel closes.  Never returns."""
+
+    def send(msg: dict[str, Any]) -> None:
+        _codec.write_frame(CHAN_OUT, msg)
+
+    def recv() -> Any:
+        return _codec.read_frame(CHAN_IN)
+
+    _setup_stdio()
+    rpc = make_rpc(send, recv)
+    send({"op": "event", "event": {"kind": "sandbox", "event": "layers", **layers}})
+    first = _wait_for_load(recv)
+    job = dict(job, source=str(first.get("source") or ""), filename=first.get("filename"),
+               as_script=bool(first.get("as_script")))  # fmt: skip
+    module, filename = _prepare_module(job)
+    start = time.monotonic()
+    _seed_rngs(job["source"])
+    try:
+        code = compile(job["source"], filename, "exec", dont_inherit=True)
+    except BaseException as exc:  # noqa: B036 - a syntax error is a result
+        send({"op": "loaded", **_failure(exc), **_usage(0.0, start)})
+        os._exit(0)
+    _install_guards(job, send, code, module)
+    loaded = _run_module(code, module.__dict__, bool(job.get("as_script")))
+    send({"op": "loaded", **loaded, **_usage(0.0, start)})
+    _call_loop(module.__dict__, send, recv, make_proxy_factory(rpc))
 
 
 def confine(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None,
@@ -288,11 +316,37 @@ def confine(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None,
     else:
         layers.check("landlock", err)
     layers.info["landlock"] = abi if err is None else False
+    _load_filter(job, config, bpf, layers)
+
+
+def _load_filter(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None,
+                 layers: _confine.Layers) -> None:  # fmt: skip
+    """Load the seccomp filter.  With the denial monitor its listener goes to the reaper
+    (outside the job) before anything else runs; with ``kill`` every denial kills (SIGSYS)."""
+    denials = config.get("denials")
     if bpf is None:
         layers.check("seccomp", "no filter (pyseccomp unavailable)")
+    elif denials in ("monitor", "monitor_unserved"):
+        # The reaper's pidfd_getfd and process_vm_readv are ptrace-mode accesses: the job stays
+        # dumpable.  Only processes of the same host uid (this sandbox's own) could use that, and
+        # the filter kills a job that tries ptrace, process_vm_* or pidfd_getfd.
+        _confine.set_dumpable(True)
+        listener, err = _confine.load_seccomp_listener(bpf)
+        layers.check("seccomp", err)
+        if listener >= 0 and denials == "monitor":
+            err = _monitor.hand_over(listener)
+        elif listener >= 0:  # no reaper to hold it (degraded): denials fail unseen (ENOSYS)
+            os.close(listener)
+            err = "no reaper outside the job (per-job namespaces unavailable)"
+        layers.check("denial_monitor", err)
     else:
+        if "trace_error" in job:  # the filter hands write-opens to the reaper (RET_TRACE)
+            layers.check("write_open_monitor", job["trace_error"])
         layers.check("seccomp", _confine.load_seccomp(bpf))
+        if denials == "kill":
+            layers.check("denial_kill", None if "seccomp" in layers.applied else "no filter")
     layers.info["seccomp"] = "seccomp" in layers.applied
+    layers.info["denials"] = denials
 
 
 def _job_namespaces(config: dict[str, Any], layers: _confine.Layers) -> bool:
@@ -332,61 +386,99 @@ def _mirror_exit(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def enter(job: dict[str, Any], fds: tuple[int, int, int, int], workdir: str, w: Any) -> None:
-    """In the freshly forked job process: everything up to loading the untrusted module."""
-    c_in_r, c_out_w, out_w, err_w = fds
+def _reaper(pid: int, keep: tuple[int, int, int, int], job: dict[str, Any], w: Any) -> None:
+    """The job's reaper, outside its pid namespace: serves the denial monitor (when the job
+    hands it the listener), then mirrors how the job ended.  Never returns."""
+    mon_w, ready_r, ack_w, proc_fd = keep
+    bounds = sorted(keep)
+    for lo, hi in zip((-1, *bounds), (*bounds, 1 << 16), strict=True):
+        os.closerange(lo + 1, hi)
+    where = _monitor.Where(proc_fd, tuple(job["writable"]))
+    if w.config.get("denials") == "monitor":
+        status = _monitor.serve_until_exit(pid, (mon_w, ready_r, ack_w), w.syscall_names, where)
+    elif w.config.get("isolation") == "gvisor":
+        status = _monitor.trace_until_exit(pid, (mon_w, ready_r, ack_w), w.syscall_names, where)
+    else:
+        status = _monitor.wait(pid)
+    _mirror_exit(status)
+
+
+def _fork_into_job_ns(job: dict[str, Any], mon_w: int, w: Any, layers: _confine.Layers) -> None:
+    """Fork: the parent stays outside as the reaper (never returns), the child becomes pid 1
+    of the job's pid namespace with its private /proc; returns in the child."""
+    ready_r, ready_w = os.pipe()
+    ack_r, ack_w = os.pipe()
+    proc_fd = os.dup(w.proc_fd)  # the worker's /proc, opened before any job: the reaper's view
+    job["writable"] = [*job["writable"], "/tmp", "/dev/shm"]
+    pid = os.fork()
+    if pid:
+        _reaper(pid, (mon_w, ready_r, ack_w, proc_fd), job, w)
+    for fd in (mon_w, ready_r, ack_w, proc_fd):
+        os.close(fd)
+    _confine.set_pdeathsig(signal.SIGKILL)
+    c = _confine
+    proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
+    layers.check("private_proc", c.mount("proc", "/proc", "proc", proc_flags))
+    if w.config.get("isolation") == "gvisor":  # traced now, before the uid drop
+        job["trace_error"] = _monitor.ask_to_be_traced(ready_w, ack_r)
+        job["monitor_fds"] = (ready_w,)
+    else:
+        job["monitor_fds"] = (ready_w, ack_r)
+
+
+def _no_job_namespaces(w: Any, layers: _confine.Layers) -> None:
+    for name in ("mountns", "pidns", "ipcns", "tmpfs_workdir", "private_tmp", "private_shm",
+                 "private_proc"):  # fmt: skip
+        layers.check(name, w.config.get("job_ns_error") or "per-job namespaces unavailable")
+
+
+def _wire_fds(fds: tuple[int, ...], monitor_fds: tuple[int, int] | None) -> None:
+    """0 = /dev/null, 1/2 = output pipes, 3/4 = the channel, 5/6 = the monitor hand-over (when
+    there is one); nothing else stays open."""
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds[:4]]  # c_in_r, c_out_w, out, err
+    mon = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in monitor_fds or ()]
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    for target, fd in zip((CHAN_IN, CHAN_OUT, 1, 2), high, strict=True):
+        os.dup2(fd, target)
+    for target, fd in zip((_monitor.READY_FD, _monitor.ACK_FD), mon, strict=False):
+        os.dup2(fd, target)
+    os.closerange(CHAN_OUT + 1 + len(mon), 1 << 16)
+
+
+def _job_environment(workdir: str) -> None:
+    os.environ.clear()
+    os.environ.update(HOME=workdir, TMPDIR=workdir, PATH="/nonexistent", LANG="C.UTF-8",
+                      OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")  # fmt: skip
+    tempfile.tempdir = workdir
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+
+
+def enter(job: dict[str, Any], fds: tuple[int, ...], workdir: str, w: Any) -> None:
+    """In the freshly forked job process: everything up to loading the untrusted module.
+    ``fds``: channel in (read), channel out (write), stdout, stderr, monitor (write)."""
     _confine.set_pdeathsig(signal.SIGKILL)
     os.setsid()
     layers = w.layer_state.copy()
-    if w.config.get("job_ns"):
-        if _job_namespaces(w.config, layers):
-            pid = os.fork()
-            if pid:  # the job's reaper, outside its pid namespace: mirrors how it ended
-                os.closerange(0, 1 << 16)
-                while True:
-                    try:
-                        _, status = os.waitpid(pid, 0)
-                        break
-                    except InterruptedError:
-                        continue
-                _mirror_exit(status)
-            _confine.set_pdeathsig(signal.SIGKILL)
-            c = _confine
-            proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
-            layers.check("private_proc", c.mount("proc", "/proc", "proc", proc_flags))
-            job["writable"] = [*job["writable"], "/tmp", "/dev/shm"]
-    else:
-        for name in ("mountns", "pidns", "ipcns", "tmpfs_workdir", "private_tmp", "private_shm",
-                     "private_proc"):  # fmt: skip
-            layers.check(name, w.config.get("job_ns_error") or "per-job namespaces unavailable")
+    if not w.config.get("job_ns"):
+        _no_job_namespaces(w, layers)
+    elif _job_namespaces(w.config, layers):
+        _fork_into_job_ns(job, fds[4], w, layers)
     if w.config.get("isolation") == "gvisor":
         layers.check("unprivileged_uid", _confine.become(_confine.NOBODY, _confine.NOBODY))
+        _confine.set_dumpable(True)  # the reaper (also nobody now) reads its /proc links
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     os.chdir(workdir)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(out_w, 1)
-    os.dup2(err_w, 2)
-    os.dup2(c_in_r, 5)
-    os.dup2(c_out_w, 6)
-    os.dup2(5, CHAN_IN)
-    os.dup2(6, CHAN_OUT)
-    os.closerange(CHAN_OUT + 1, 1 << 16)
-    os.environ.clear()
-    os.environ.update(
-        HOME=workdir,
-        TMPDIR=workdir,
-        PATH="/nonexistent",
-        LANG="C.UTF-8",
-        OPENBLAS_NUM_THREADS="1",
-        OMP_NUM_THREADS="1",
-    )
-    tempfile.tempdir = workdir
-    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+    monitor_fds = job.pop("monitor_fds", None)
+    _wire_fds(fds, monitor_fds)
+    _job_environment(workdir)
     bpf = _confine.bind_pid(w.bpf, os.getpid()) if w.bpf is not None else None
     if os.geteuid() == 0 and w.config.get("isolation") != "gvisor":
         layers.info["uid_inside"] = 0
-    confine(job, w.config, bpf, layers)
+    config = w.config
+    if not monitor_fds and config.get("denials") == "monitor":
+        config = dict(config, denials="monitor_unserved")
+    confine(job, config, bpf, layers)
     if w.bpf_error and not bpf:
         layers.reasons["seccomp"] = w.bpf_error
     layers.info["job_pid"] = os.getpid()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import resource
 import struct
@@ -63,6 +64,7 @@ _ST_LOCKED = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC  # statvfs f_flag bits
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 SECCOMP_MODE_FILTER = 2
 NOBODY = 65534
 
@@ -560,7 +562,8 @@ FILTERED_SYSCALLS: dict[str, str] = {
     "clone3": "answers ENOSYS so glibc falls back to the filtered clone",
     "fcntl": "F_DUPFD/GETFD/SETFD/GETFL/SETFL/locks only: no F_SETOWN(_EX), F_SETSIG, "
     "F_SETLEASE, F_NOTIFY (no signals to other processes)",
-    "ioctl": "FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, TCGETS (isatty) only",
+    "ioctl": "FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, TCGETS (isatty), TIOCGWINSZ "
+    "(shutil.get_terminal_size, argparse) only",
     "prctl": "PR_GET/SET_NAME, PR_GET_DUMPABLE, PR_GET_PDEATHSIG, PR_GET_SECCOMP, "
     "PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA only",
     "prlimit64": "reading limits only (new limit NULL)",
@@ -590,7 +593,7 @@ hook still cannot end ``ok`` after trying one."""
 CLONE_NS_FLAGS = 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 CLONE_NS_FLAGS |= 0x00020000  # CLONE_NEWNS
 _FCNTL_ALLOWED = (0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 16, 36, 37, 38, 1025, 1030, 1032, 1034)
-_IOCTL_ALLOWED = (0x541B, 0x5421, 0x5451, 0x5450, 0x5401)
+_IOCTL_ALLOWED = (0x541B, 0x5421, 0x5451, 0x5450, 0x5401, 0x5413)
 _PRCTL_ALLOWED = (2, 3, 15, 16, 21, 23, 39, 0x53564D41)
 
 EVENT_SYSCALLS: dict[str, str] = {
@@ -630,40 +633,63 @@ def compile_seccomp(
     action: str,
     self_pid: int,
     escape_action: str = "kill",
+    trace_writes: bool = False,
 ) -> bytes:
     """Compile the job's allow-list filter to BPF (sock_filter array bytes) with pyseccomp.
 
-    Default action: deny (EPERM, or kill the process with SIGSYS for action ``kill``).
+    Default action: deny (EPERM, or kill the process with SIGSYS for action ``kill``; for
+    ``notify`` the kernel asks the listener outside the job, which records the denial and
+    answers EPERM: :func:`load_seccomp_listener`, ``_monitor``).  ``trace_writes``: opens for
+    writing stop the job for its tracer (SECCOMP_RET_TRACE; gVisor has no user notification).
     ``allow``: extra syscalls allowed unconditionally; ``extra_deny``: entries taken out of
     the allow-list (also out of the filtered ones).
     """
     import pyseccomp as sc
 
-    deny = {"errno": sc.ERRNO(errno.EPERM), "kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[action]
+    deny = {"errno": sc.ERRNO(errno.EPERM), "kill": sc.KILL_PROCESS, "kill_thread": sc.KILL,
+            "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
-    removed = set(extra_deny)
+    watch_writes = action == "notify" or trace_writes
+    removed = set(extra_deny) | (set(WRITE_OPEN_ARG) if watch_writes else set())
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
-    for name in ESCAPE_SYSCALLS if action != escape_action else ():  # else: the default
-        if name in allow:
-            continue
+    if action != escape_action:  # else the default action kills them already
+        _add_rules(f, kill, [n for n in ESCAPE_SYSCALLS if n not in allow])
+    _add_rules(f, sc.ALLOW, sorted((set(ALLOWED_SYSCALLS) | set(allow)) - removed))
+    if watch_writes:
+        _add_write_open_rules(f, sc, extra_deny, trace_writes)
+    _add_filtered_rules(f, sc, removed, allow, self_pid)
+    if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
+        f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    return _export_bpf(f)
+
+
+def _add_rules(f: Any, action: Any, names: Iterable[str]) -> None:
+    for name in names:
         try:
-            f.add_rule(kill, name)
-        except (OSError, ValueError, RuntimeError):
-            continue
-    for name in sorted((set(ALLOWED_SYSCALLS) | set(allow)) - removed):
-        try:
-            f.add_rule(sc.ALLOW, name)
+            f.add_rule(action, name)
         except (OSError, ValueError, RuntimeError):  # unknown on this arch/libseccomp
             continue
+
+
+def _add_write_open_rules(f: Any, sc: Any, extra_deny: Sequence[str], trace: bool) -> None:
+    """open/openat without write flags: allowed; with them: the default action (notify: the
+    monitor sees it) or, with ``trace``, SECCOMP_RET_TRACE for the reaper tracing the job."""
+    for name, arg in WRITE_OPEN_ARG.items():
+        if name in ALLOWED_SYSCALLS and name not in extra_deny:
+            f.add_rule(sc.ALLOW, name, sc.Arg(arg, sc.MASKED_EQ, _WMASK, 0))
+            for bit in (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND) * trace:
+                f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
+
+
+def _add_filtered_rules(f: Any, sc: Any, removed: set[str], allow: Sequence[str],
+                        self_pid: int) -> None:  # fmt: skip
+    """The argument-checked entries of FILTERED_SYSCALLS."""
 
     def when(name: str, *args: Any) -> None:
         if name not in removed and name not in allow:
             f.add_rule(sc.ALLOW, name, *args)
 
-    mask = CLONE_THREAD | CLONE_NS_FLAGS
-    when("clone", sc.Arg(0, sc.MASKED_EQ, mask, CLONE_THREAD))
-    if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
-        f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    when("clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD | CLONE_NS_FLAGS, CLONE_THREAD))
     if "clone3" not in removed and "clone3" not in allow:
         f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for cmd in _FCNTL_ALLOWED:
@@ -675,17 +701,20 @@ def compile_seccomp(
     when("prlimit64", sc.Arg(2, sc.EQ, 0))
     for name in ("kill", "tgkill", "rt_tgsigqueueinfo"):
         when(name, sc.Arg(0, sc.EQ, self_pid))
-    r, w = os.pipe()
-    try:
-        with os.fdopen(w, "wb", closefd=True) as wf:
-            f.export_bpf(wf)
-        chunks = []
-        while chunk := os.read(r, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-    return b"".join(chunks)
 
+
+def _export_bpf(f: Any) -> bytes:
+    fd = os.memfd_create("stopbox-bpf")  # a pipe would block on a filter over 64 KB
+    with os.fdopen(fd, "w+b") as mem:
+        f.export_bpf(mem)
+        mem.seek(0)
+        return mem.read()
+
+
+WRITE_OPEN_ARG = {"open": 1, "openat": 2}
+"""Opens whose flags (argument index) ask for writing reach the monitor: it records those
+outside the job's writable paths, then lets the kernel go on (Landlock still decides)."""
+_WMASK = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 PID_PLACEHOLDER = 0x7FFFFFF1
 """Stands for the job's pid in the kill/tgkill rules until :func:`bind_pid`."""
@@ -714,3 +743,172 @@ def load_seccomp(bpf: bytes) -> str | None:
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0) != 0:
         return _err("prctl(SET_SECCOMP)")
     return None
+
+
+# --- the denial monitor (seccomp user notification) ---------------------------------------------
+#
+# With action "errno" the filter's default action is SECCOMP_RET_USER_NOTIF: the kernel stops the
+# job's thread at a denied syscall and asks the holder of the filter's listener fd.  The job
+# loads the filter with SECCOMP_FILTER_FLAG_NEW_LISTENER, hands the fd number to its reaper
+# (outside the job's pid namespace), the reaper copies the fd out with pidfd_getfd and the job
+# closes its own copy before any untrusted byte runs.  The reaper records each denial (trusted
+# code, outside the job) and answers EPERM, as the errno action would.  A job that clears its
+# audit hooks cannot hide a denial: the record is written before the syscall returns.
+
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
+_SYS_seccomp = 317
+_SYS_pidfd_open = 434
+_SYS_pidfd_getfd = 438
+_NOTIF_RECV = 0xC0502100  # _IOWR('!', 0, struct seccomp_notif): 80 bytes
+_NOTIF_SEND = 0xC0182101  # _IOWR('!', 1, struct seccomp_notif_resp): 24 bytes
+_NOTIF = struct.Struct("=QII iIQ 6Q")  # id, pid, flags, data{nr, arch, ip, args[6]}
+_NOTIF_RESP = struct.Struct("=QqiI")  # id, val, error, flags
+
+
+def load_seccomp_listener(bpf: bytes) -> tuple[int, str | None]:
+    """Install a filter whose default action is USER_NOTIF; (listener fd, None) or (-1, why)."""
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return -1, _err("prctl(NO_NEW_PRIVS)")
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    fd = _libc.syscall(_SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                       ctypes.byref(prog))  # fmt: skip
+    if fd < 0:
+        return -1, _err("seccomp(SET_MODE_FILTER, NEW_LISTENER)")
+    return int(fd), None
+
+
+def set_dumpable(on: bool) -> None:
+    """prctl(PR_SET_DUMPABLE): the reaper may copy the listener fd only while the job is
+    dumpable (pidfd_getfd is a ptrace-mode access); it is set back to 0 right after."""
+    _libc.prctl(PR_SET_DUMPABLE, int(on), 0, 0, 0)
+
+
+def pidfd_open(pid: int) -> int:
+    """A pidfd for ``pid`` (raises OSError)."""
+    fd = _libc.syscall(_SYS_pidfd_open, ctypes.c_int(pid), ctypes.c_uint(0))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), _err("pidfd_open"))
+    return int(fd)
+
+
+def pidfd_getfd(pidfd: int, target_fd: int) -> int:
+    """A copy of fd ``target_fd`` of the process behind ``pidfd`` (raises OSError)."""
+    fd = _libc.syscall(_SYS_pidfd_getfd, ctypes.c_int(pidfd), ctypes.c_int(target_fd),
+                       ctypes.c_uint(0))  # fmt: skip
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), _err("pidfd_getfd"))
+    return int(fd)
+
+
+def notif_recv(listener: int) -> tuple[int, int, int, tuple[int, ...]] | None:
+    """The next pending notification as (id, syscall nr, tid, args); None when it went away
+    (the thread was killed meanwhile)."""
+    buf = bytearray(_NOTIF.size)
+    try:
+        fcntl.ioctl(listener, _NOTIF_RECV, buf, True)
+    except OSError:
+        return None
+    fields = _NOTIF.unpack(buf)
+    return fields[0], fields[3], fields[1], tuple(fields[6:12])
+
+
+def notif_deny(listener: int, notif_id: int, err: int = errno.EPERM) -> None:
+    """Answer notification ``notif_id``: the syscall fails with ``err`` (as the errno action);
+    ``err`` 0: the kernel carries the syscall out as asked (SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+    every other layer still applies)."""
+    buf = bytearray(_NOTIF_RESP.pack(notif_id, 0, -err, 0 if err else 1))
+    try:
+        fcntl.ioctl(listener, _NOTIF_SEND, buf, True)
+    except OSError:  # ENOENT: the thread is gone
+        pass
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+PTRACE_PEEKDATA, PTRACE_CONT, PTRACE_GETREGS, PTRACE_SEIZE = 2, 7, 12, 0x4206
+PTRACE_O_TRACECLONE, PTRACE_O_TRACESECCOMP, PTRACE_O_EXITKILL = 8, 0x80, 0x100000
+PTRACE_EVENT_SECCOMP, PTRACE_EVENT_STOP = 7, 128
+_libc.ptrace.restype = ctypes.c_long
+_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+
+
+def ptrace(request: int, tid: int, addr: int = 0, data: int = 0) -> int:
+    """ptrace(2); raises OSError (PEEKDATA: the word, errno checked)."""
+    ctypes.set_errno(0)
+    ret = _libc.ptrace(request, tid, ctypes.c_void_p(addr), ctypes.c_void_p(data))
+    if ret == -1 and ctypes.get_errno():
+        raise OSError(ctypes.get_errno(), _err(f"ptrace({request})"))
+    return int(ret)
+
+
+def seize(pid: int) -> str | None:
+    """Trace ``pid`` (and its threads): its write-opens (SECCOMP_RET_TRACE) stop it for us."""
+    opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
+    try:
+        ptrace(PTRACE_SEIZE, pid, 0, opts)
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+def syscall_regs(tid: int) -> tuple[int, tuple[int, ...]]:
+    """(syscall nr, its six arguments) of a stopped tracee (x86_64 user_regs_struct)."""
+    regs = (ctypes.c_ulonglong * 27)()
+    ptrace(PTRACE_GETREGS, tid, 0, ctypes.addressof(regs))
+    return int(regs[15]), (regs[14], regs[13], regs[12], regs[7], regs[9], regs[8])
+
+
+def peek_string(tid: int, addr: int, limit: int = 4096) -> bytes | None:
+    """A NUL-terminated string of a stopped tracee, word by word (PTRACE_PEEKDATA)."""
+    out = b""
+    while len(out) < limit:
+        try:
+            word = ptrace(PTRACE_PEEKDATA, tid, addr + len(out)) & (1 << 64) - 1
+        except OSError:
+            return None
+        data = word.to_bytes(8, "little")
+        if b"\0" in data:
+            return out + data.split(b"\0", 1)[0]
+        out += data
+    return out
+
+
+def read_string(pid: int, addr: int, limit: int = 4096) -> bytes | None:
+    """A NUL-terminated string at ``addr`` in process ``pid`` (process_vm_readv, page by page so
+    an unmapped next page does not fail the read); None when unreadable."""
+    out = b""
+    while len(out) < limit:
+        chunk = min(4096 - (addr + len(out)) % 4096, limit - len(out))
+        buf = ctypes.create_string_buffer(chunk)
+        local = _IoVec(ctypes.cast(buf, ctypes.c_void_p), chunk)
+        remote = _IoVec(ctypes.c_void_p(addr + len(out)), chunk)
+        got = _libc.syscall(310, ctypes.c_int(pid), ctypes.byref(local), ctypes.c_ulong(1),
+                            ctypes.byref(remote), ctypes.c_ulong(1), ctypes.c_ulong(0))  # fmt: skip
+        if got <= 0:
+            return None
+        data = buf.raw[:got]
+        if b"\0" in data:
+            return out + data.split(b"\0", 1)[0]
+        out += data
+    return out
+
+
+def syscall_names() -> dict[int, str]:
+    """Syscall number -> name on this architecture (pyseccomp); empty when unavailable."""
+    try:
+        import pyseccomp as sc
+    except ImportError:
+        return {}
+    names = {}
+    for nr in range(0, 512):
+        try:
+            name = sc.resolve_syscall(0, nr)
+        except Exception:  # noqa: S112 - unknown numbers have no name
+            continue
+        if isinstance(name, bytes) and name:
+            names[nr] = name.decode()
+    return names

@@ -119,15 +119,16 @@ class JobRun:
         # Forked by the zygote, which never held any job's data: nothing of an earlier job is in
         # this job's inherited memory.
         self.mark("spawn0")
-        pid, (c_in_w, c_out_r, out_r, err_r), self.cgroup = w.zygote.spawn(self.workdir)
+        self.z = w.pick_zygote()
+        pid, (c_in_w, c_out_r, out_r, err_r, mon_r), self.cgroup = self.z.spawn(self.workdir)
         self.mark("spawn1")
         if self.marks is not None:
-            self.marks.zygote = {"in_zygote": w.zygote.fork_ms, "cgroup_join": w.zygote.join_ms,
-                                 **w.zygote.times}  # fmt: skip
+            self.marks.zygote = {"in_zygote": self.z.fork_ms}
         self.pid = pid
         self.to_child = c_in_w
         os.set_blocking(c_in_w, False)
-        self.fds = {"chan": c_out_r, "out": out_r, "err": err_r}
+        self.fds = {"chan": c_out_r, "out": out_r, "err": err_r, "monitor": mon_r}
+        self.monitor_buf = b""
         self.chan_reader = _codec.FrameReader()
         self.sel = selectors.DefaultSelector()
         for name, fd in self.fds.items():
@@ -150,7 +151,7 @@ class JobRun:
     def reap(self) -> None:
         if self.wait_status is not None or not self.pid:
             return
-        z = self.w.zygote
+        z = self.z
         if self.dead == "exited":  # the job ended by itself: let its reaper report how
             deadline = time.monotonic() + 0.5
             while time.monotonic() < deadline:
@@ -202,7 +203,9 @@ class JobRun:
             if fd in self.sel.get_map():
                 self.sel.unregister(fd)
             return -1
-        if name in ("out", "err"):
+        if name == "monitor":
+            self._monitor(data)
+        elif name in ("out", "err"):
             buf = self.out if name == "out" else self.err
             room = self.output_cap - len(self.out) - len(self.err)
             buf += data[: max(room, 0)]
@@ -213,6 +216,39 @@ class JobRun:
                 )
                 self.kill("output_cap")
         return len(data)
+
+    def _monitor(self, data: bytes) -> None:
+        """Records of the denial monitor (the job's reaper, outside the job; trusted): each
+        denial after untrusted code started is a violation, earlier ones start-up events."""
+        self.monitor_buf += data
+        *lines, self.monitor_buf = self.monitor_buf.split(b"\n")
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if "path" in rec and not rec.get("startup"):
+                self.violations.append({"kind": "landlock", "path": str(rec["path"])[:500],
+                                        "detail": "open for writing outside the writable paths "
+                                        "(seen by the monitor outside the job)",
+                                        "source": "monitor"})  # fmt: skip
+            elif "syscall" in rec and not rec.get("startup"):
+                self.violations.append({"kind": "seccomp", "detail": f"{rec['syscall']} denied "
+                                        "(seen by the monitor outside the job)",
+                                        "syscall": rec["syscall"], "nr": rec.get("nr"),
+                                        "source": "monitor"})  # fmt: skip
+            elif "syscall" in rec:
+                self.events.append({"kind": "sandbox", "event": "startup_denial", **rec})
+            elif "capped" in rec and not rec.get("startup"):
+                self.violations.append(
+                    {
+                        "kind": "seccomp",
+                        "detail": f"more than {rec['capped']} denied syscalls (records capped)",
+                        "source": "monitor",
+                    }
+                )
+            elif "monitor_error" in rec:
+                self.violations.append({"kind": "monitor", "detail": str(rec["monitor_error"])})
 
     def _event(self, event: Any) -> None:
         if not isinstance(event, dict):
@@ -351,7 +387,7 @@ class JobRun:
     def _settle(self) -> None:
         """After the child is gone: wait for it, then drain its pipes to EOF."""
         self.reap()
-        for name in ("out", "err"):
+        for name in ("out", "err", "monitor"):
             self._drain_all(name, wait=0.2)
 
     def _drain_all(self, name: str, wait: float) -> None:
@@ -414,6 +450,7 @@ class JobRun:
     # --- driving ----------------------------------------------------------------------------------
     def result(self, child: Any, start: float, out0: int, err0: int) -> dict[str, Any]:
         wall = time.monotonic() - start
+        self._drain_all("monitor", wait=0.0)  # denials recorded before the result was sent
         if child is _STOPPED:
             res = self.death_result()
         else:
@@ -448,65 +485,63 @@ class JobRun:
             self._drain_all(name, wait=0.0)
 
     def run(self, msg: dict[str, Any] | None = None) -> None:
+        """Load the job's source, answer the harness's calls until ``close``, clean up."""
         if msg is not None:
             self.msg = msg
         self.mark("job")
         start = time.monotonic()
+        if not self._start():
+            return
+        try:
+            self._load(start)
+            while True:
+                msg = self.w.recv()
+                if msg.get("op") == "close":
+                    break
+                if msg.get("op") == "call":
+                    self.w.send({"op": "result", "result": self._call(msg), **self._job_extras()})
+                    self.mark("result_sent")
+        finally:
+            self.finish(start)
+
+    def _start(self) -> bool:
+        """The job's processes (pre-forked or now); False (and the harness told) when they
+        could not be made."""
         try:
             if not self.pid:
                 self.spawn()
-            if getattr(self.w, "prefork", False):
-                self.w.zygote.request(self.workdir)  # the next job's child, made meanwhile
+            if getattr(self.w, "prefork", False) and self.w.config.get("isolation") == "host":
+                # the next job's child, made by the other zygote while this job runs (not under
+                # gVisor: its mount namespaces made during a job saw that job's tmpfs mounts)
+                self.w.other_zygote(self.z).request(self.workdir)
         except OSError as exc:
-            self.w.send(
-                {
-                    "op": "loaded",
-                    "result": {
-                        "status": "error",
-                        "wall_s": 0.0,
-                        "error": f"could not start the job: {exc}",
-                    },
-                }
-            )
-            return
-        try:
-            timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
-            keys = ("source", "filename", "as_script")
-            self.mark("load_sent")
-            self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
-            child = self.wait_for("loaded", float(timeout))
-            self.mark("loaded")
-            self.w.send(
-                {"op": "loaded", "result": self.result(child, start, 0, 0), **self._job_extras()}
-            )
-            while True:
-                msg = self.w.recv()
-                op = msg.get("op")
-                if op == "close":
-                    break
-                if op != "call":
-                    continue
-                out0, err0 = len(self.out), len(self.err)
-                t0 = time.monotonic()
-                if self.dead is not None:
-                    res = {
-                        "status": "error",
-                        "error": f"job already ended ({self.dead})",
-                        "wall_s": 0.0,
-                    }
-                else:
-                    keys = ("entry", "args", "kwargs")
-                    self.mark("call_sent")
-                    self._to_child({"op": "call", **{k: msg.get(k) for k in keys}})
-                    child = self.wait_for(
-                        "result", float(msg.get("timeout") or self.default_timeout)
-                    )
-                    self.mark("result")
-                    res = self.result(child, t0, out0, err0)
-                self.w.send({"op": "result", "result": res, **self._job_extras()})
-                self.mark("result_sent")
-        finally:
-            self.finish(start)
+            failed = {"status": "error", "wall_s": 0.0, "error": f"could not start the job: {exc}"}
+            self.w.send({"op": "loaded", "result": failed})
+            return False
+        return True
+
+    def _load(self, start: float) -> None:
+        timeout = self.msg.get("timeout") or float(self.w.config["limits"]["wall_s"])
+        keys = ("source", "filename", "as_script")
+        self.mark("load_sent")
+        self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
+        child = self.wait_for("loaded", float(timeout))
+        self.mark("loaded")
+        result = self.result(child, start, 0, 0)
+        self.w.send({"op": "loaded", "result": result, **self._job_extras()})
+
+    def _call(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """One call of the job's entry point: its result (never raises on what the job did)."""
+        out0, err0 = len(self.out), len(self.err)
+        t0 = time.monotonic()
+        if self.dead is not None:
+            return {"status": "error", "error": f"job already ended ({self.dead})", "wall_s": 0.0}
+        keys = ("entry", "args", "kwargs")
+        self.mark("call_sent")
+        self._to_child({"op": "call", **{k: msg.get(k) for k in keys}})
+        child = self.wait_for("result", float(msg.get("timeout") or self.default_timeout))
+        self.mark("result")
+        return self.result(child, t0, out0, err0)
 
     def _to_child(self, msg: dict[str, Any]) -> None:
         """Write a frame to the job with a deadline: a job that stops reading its channel is
@@ -548,7 +583,8 @@ class JobRun:
         self.kill(self.dead or "closed")
         if answered:
             self._poll_output()
-        else:
+            self._drain_all("monitor", wait=0.0)  # denial records are written before the
+        else:  # denied syscall returns, so all of them up to the job's last answer are there
             self._cleanup()
         if self.marks is not None:
             self.marks("closed_sent")  # the frame below is sent at once (its extras are ready)
@@ -571,7 +607,7 @@ class JobRun:
         if answered:
             self._cleanup()
         if self.cgroup is not None and self.w.cgroups is not None:
-            self.w.cgroups.ask({"op": "end", "n": self.cgroup})  # no reply: removed meanwhile
+            self.w.cgroups.ask({"op": "end", "n": self.cgroup})  # what is left of it is killed
         self.mark("end")
 
     def _cleanup(self) -> None:
@@ -594,15 +630,24 @@ class Zygote:
     arguments or RPC replies (those pass through the worker only).  Pipe ends come back to the
     worker by SCM_RIGHTS; the job's wait4 status and rusage by message."""
 
-    def __init__(self, worker: Any, cgroup_fd: int | None = None) -> None:
+    def __init__(
+        self, worker: Any, cgroup_fd: int | None = None, others: tuple[int, ...] = ()
+    ) -> None:
+        """``others``: fds of the worker this zygote must not keep (the worker's own socket to
+        the launcher, the other zygote's)."""
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             self.sock.close()
-            if worker.cgroups is not None:
-                worker.cgroups.sock.close()  # the worker's own socket to the launcher
+            for fd in others:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
             try:
                 _zygote_loop(theirs, worker, cgroup_fd)
+            except BaseException:  # noqa: B036 - said on stderr; the worker sees us gone
+                traceback.print_exc()
             finally:
                 os._exit(0)
         theirs.close()
@@ -610,8 +655,6 @@ class Zygote:
             os.close(cgroup_fd)
         self.pid = pid
         self.fork_ms: float | None = None
-        self.join_ms: float | None = None
-        self.times: dict[str, float] = {}
         self.pending = False  # a spawn asked for and not yet answered
         self.ready: tuple[dict[str, Any], list[int]] | None = None  # answered, not yet taken
 
@@ -633,13 +676,13 @@ class Zygote:
 
     def _ask(self, msg: dict[str, Any], nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
         if self.pending:  # the zygote answers in order: first the spawn asked for earlier
-            self.ready, self.pending = self._recv(4), False
+            self.ready, self.pending = self._recv(5), False
         self._send(msg)
         return self._recv(nfds)
 
     def request(self, workdir: str) -> None:
-        """Ask for the next job's child without waiting: the zygote forks it (and the launcher
-        moves it into its cgroup) while this worker runs the current job."""
+        """Ask for the next job's child without waiting: the zygote forks it (born in the
+        zygote's cgroup) while this worker runs the current job."""
         if not self.pending and self.ready is None:
             self._send({"op": "spawn", "workdir": workdir})
             self.pending = True
@@ -649,16 +692,15 @@ class Zygote:
         if self.ready is not None:
             (reply, fds), self.ready = self.ready, None
         elif self.pending:
-            (reply, fds), self.pending = self._recv(4), False
+            (reply, fds), self.pending = self._recv(5), False
         else:
-            reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 4)
-        if "error" in reply or len(fds) != 4:
+            reply, fds = self._ask({"op": "spawn", "workdir": workdir}, 5)
+        if "error" in reply or len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"zygote: {reply.get('error', 'no pipes')}")
         cgroup = reply.get("cgroup")
-        self.fork_ms, self.join_ms = reply.get("fork_ms"), reply.get("join_ms")
-        self.times = {k: reply[k] for k in ("create_ms", "move_ms") if k in reply}
+        self.fork_ms = reply.get("fork_ms")
         return int(reply["pid"]), fds, int(cgroup) if cgroup is not None else None
 
     def wait(self, pid: int, *, nohang: bool) -> tuple[int, float, float] | None:
@@ -671,12 +713,21 @@ class Zygote:
 
 def _zygote_loop(sock: socket.socket, w: Any, cgroup_fd: int | None) -> None:
     _confine.set_pdeathsig(signal.SIGKILL)
-    cgroups = _cgroup.Client(cgroup_fd) if cgroup_fd is not None else None
     for fd in (w.in_fd, w.out_fd):  # the zygote never talks to the harness
         try:
             os.close(fd)
         except OSError:
             pass
+    cgroup: int | None = None
+    refused = None
+    if cgroup_fd is not None:  # our own cgroup: every job we fork is born in it
+        client = _cgroup.Client(cgroup_fd)
+        got = client.ask({"op": "adopt"})
+        client.sock.close()
+        if "error" in got:
+            refused = str(got["error"])
+        else:
+            cgroup = int(got["n"])
     while True:
         data = sock.recv(4096)
         if not data:
@@ -684,13 +735,12 @@ def _zygote_loop(sock: socket.socket, w: Any, cgroup_fd: int | None) -> None:
         msg = json.loads(data)
         if msg.get("op") == "spawn":
             try:
+                if refused is not None:  # fail closed: no job outside its cgroup
+                    raise OSError(f"cgroup: {refused}")
                 t0 = time.monotonic()
-                pid, fds, cg = _fork_job(str(msg["workdir"]), w, sock, cgroups)
+                pid, fds = _fork_job(str(msg["workdir"]), w, sock, cgroup is not None)
                 took = {"fork_ms": round((time.monotonic() - t0) * 1000, 3)}
-                if cgroups is not None:
-                    took["join_ms"] = cgroups.last_ms
-                    took.update(cgroups.last_times)
-                reply = json.dumps({"pid": pid, "cgroup": cg, **took}).encode()
+                reply = json.dumps({"pid": pid, "cgroup": cgroup, **took}).encode()
                 socket.send_fds(sock, [reply], fds)
                 for fd in fds:
                     os.close(fd)
@@ -708,16 +758,33 @@ def _zygote_loop(sock: socket.socket, w: Any, cgroup_fd: int | None) -> None:
             sock.sendall(json.dumps(done).encode())
 
 
-def _fork_job(
-    workdir: str, w: Any, sock: socket.socket, cgroups: _cgroup.Client | None
-) -> tuple[int, list[int], int | None]:
-    """Fork the job's first process; with the cgroup layer it waits until the launcher moved
-    it into its own job cgroup (the job proper, forked from it, inherits the cgroup)."""
-    go_r, go_w = os.pipe() if cgroups is not None else (-1, -1)
+PR_SET_DUMPABLE = 4
+
+
+def _first_oom_victim() -> None:
+    """oom_score_adj 1000 for this (job) process, so a memory-cgroup OOM kill ends the job and
+    never the zygote sharing its cgroup (raising it needs no privilege).  The worker's processes
+    are not dumpable (their ids changed when they entered the user namespace), so their /proc
+    files belong to the host's root: dumpable is set for this one write and cleared again."""
+    libc = _confine._libc
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    try:
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(fd, b"1000")
+        finally:
+            os.close(fd)
+    finally:
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _fork_job(workdir: str, w: Any, sock: socket.socket, in_cgroup: bool) -> tuple[int, list[int]]:
+    """Fork the job's first process (born in this zygote's cgroup, when there is one)."""
     c_in_r, c_in_w = os.pipe()
     c_out_r, c_out_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    mon_r, mon_w = os.pipe()
     job = {
         "allow_imports": w.config["allow_imports"],
         "readable": w.read_paths,
@@ -727,32 +794,14 @@ def _fork_job(
     if pid == 0:  # the job process
         try:
             sock.close()
-            for fd in (c_in_w, c_out_r, out_r, err_r):
+            for fd in (c_in_w, c_out_r, out_r, err_r, mon_r):
                 os.close(fd)
-            if cgroups is not None:
-                cgroups.sock.close()
-                os.close(go_w)
-                if os.read(go_r, 1) != b"G":  # not in its cgroup: never run anything
-                    os._exit(70)
-                os.close(go_r)
-            _child.enter(job, (c_in_r, c_out_w, out_w, err_w), workdir, w)
+            if in_cgroup:  # the OOM killer's first choice in the cgroup: the job, not the zygote
+                _first_oom_victim()
+            _child.enter(job, (c_in_r, c_out_w, out_w, err_w, mon_w), workdir, w)
         except BaseException:  # noqa: B036 - never return into the zygote loop
             traceback.print_exc()
         os._exit(70)
-    for fd in (c_in_r, c_out_w, out_w, err_w):
+    for fd in (c_in_r, c_out_w, out_w, err_w, mon_w):
         os.close(fd)
-    cg = None
-    if cgroups is not None:
-        os.close(go_r)
-        reply = cgroups.ask({"op": "join"}, pid=pid)
-        if "error" in reply:
-            os.close(go_w)
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            for fd in (c_in_w, c_out_r, out_r, err_r):
-                os.close(fd)
-            raise OSError(str(reply["error"]))
-        cg = int(reply["n"])
-        os.write(go_w, b"G")
-        os.close(go_w)
-    return pid, [c_in_w, c_out_r, out_r, err_r], cg
+    return pid, [c_in_w, c_out_r, out_r, err_r, mon_r]

@@ -108,34 +108,61 @@ class Worker:
         self.config["private_root"] = "private_root" in layers.applied
         here = WORKER_MOUNT if self.config["private_root"] else WORKER_DIR
         self.read_paths = sorted({*_confine.default_read_paths(here), *config["paths"]["read"]})
+        err = _probe_job_namespaces(config)
+        self.config["job_ns"] = err is None
+        self.config["job_ns_error"] = err
+        if err:
+            layers.info["job_namespaces_error"] = err
         sc = config["syscalls"]
+        self.config["denials"] = _denial_mode(sc["action"], self.config["isolation"])
+        self.syscall_names = _confine.syscall_names()
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
         for kill in ("kill", "kill_thread"):
-            action = kill if sc["action"] == "kill" else sc["action"]
+            action = {"kill": kill, "monitor": "notify"}.get(self.config["denials"], kill)
             try:
                 self.bpf = _confine.compile_seccomp(
-                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill
-                )
+                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill,
+                    trace_writes=self.config["isolation"] == "gvisor" and err is None,
+                )  # fmt: skip
                 layers.info["seccomp_action"] = action
                 layers.info["seccomp_escape_action"] = kill
                 break
             except Exception as exc:  # pyseccomp missing or libseccomp refused
                 self.bpf_error = f"{type(exc).__name__}: {exc}"
         layers.info["landlock_abi"] = self.config["landlock_abi"]
-        err = _probe_job_namespaces(config)
-        self.config["job_ns"] = err is None
-        self.config["job_ns_error"] = err
-        if err:
-            layers.info["job_namespaces_error"] = err
         self.allow_missing = {a for a in self.opts.get("allow-missing", "").split(",") if a}
         self.layer_state = layers
         if self.profile:  # bench/sandbox.py: where a job's time goes (wraps _confine)
             _profile.install(layers.info)
         self.layers = layers.to_dict()
-        if CGROUP_FDS:
-            self.cgroups = _cgroup.Client(CGROUP_FDS["worker"])
-        self.zygote = Zygote(self, CGROUP_FDS.get("zygote"))  # before any job data exists here
+        self.proc_fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY)  # for the jobs' reapers
+        if "worker" in CGROUP_FDS:
+            self.cgroups = _cgroup.Client(CGROUP_FDS.pop("worker"))
+        # Two zygotes, made before any job data exists here, each in a cgroup of its own (its
+        # jobs are born there); they take turns, so the running job and the next job's
+        # pre-forked child never share a cgroup.
+        self.zygotes: list[Zygote] = []
+        for i in range(2):
+            mine = CGROUP_FDS.pop(f"zygote{i}", None)  # the worker closes it once forked
+            others = [fd for k, fd in CGROUP_FDS.items() if k.startswith("zygote")]
+            others += [z.sock.fileno() for z in self.zygotes]
+            if self.cgroups is not None:
+                others.append(self.cgroups.fileno())
+            self.zygotes.append(Zygote(self, mine, tuple(others)))
+        self.turn = 0
+
+    def pick_zygote(self) -> Zygote:
+        """The zygote holding the pre-forked child, else the one whose turn it is."""
+        for z in self.zygotes:
+            if z.pending or z.ready is not None:
+                return z
+        return self.zygotes[self.turn]
+
+    def other_zygote(self, z: Zygote) -> Zygote:
+        other = self.zygotes[1 - self.zygotes.index(z)]
+        self.turn = self.zygotes.index(other)
+        return other
 
     # --- main loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -151,7 +178,7 @@ class Worker:
         # while a job runs), so it is forked, in its cgroup and confined when its job comes.
         self.prefork = self.opts.get("prefork") == "1" and bool(self.config.get("job_ns"))
         if self.prefork:
-            self.zygote.request(SCRATCH)
+            self.zygotes[0].request(SCRATCH)
         while True:
             try:
                 msg = self.recv()
@@ -160,17 +187,32 @@ class Worker:
             op = msg.get("op")
             if op == "job":
                 job = JobRun(self)
-                job.preforked = self.zygote.pending or self.zygote.ready is not None
+                job.preforked = any(z.pending or z.ready is not None for z in self.zygotes)
                 try:
                     job.run(msg)
                 except (EOFError, SystemExit, KeyboardInterrupt):
                     raise
                 except BaseException:  # noqa: B036 - the worker survives every job
                     traceback.print_exc()
+                if self.prefork and self.config.get("isolation") != "host":
+                    self.other_zygote(getattr(job, "z", self.zygotes[0])).request(SCRATCH)
             elif op == "ping":
                 self.send({"op": "pong"})
             elif op == "exit":
                 return
+
+
+def _denial_mode(action: str, isolation: str) -> str:
+    """How a denied syscall becomes visible outside the job.
+
+    ``monitor`` (the host kernel): seccomp user notification, answered by the job's reaper with
+    the policy's errno and recorded there.  ``kill``: every denial kills the job (SIGSYS, seen by
+    the reaper) -- the policy's own ``kill`` action, and the stronger mode standing in under
+    gVisor, whose kernel (runsc 20221219) has no SECCOMP_RET_USER_NOTIF; there the reaper
+    traces the job instead to see its write-opens (SECCOMP_RET_TRACE, :mod:`_monitor`)."""
+    if action != "errno":
+        return "kill"
+    return "kill" if isolation == "gvisor" else "monitor"
 
 
 _PRELOAD = (
@@ -238,7 +280,7 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
     go_r, go_w = os.pipe()
     mgr = _job_cgroups(config, layers)
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-             for _ in range(2 if mgr else 0)]  # fmt: skip
+             for _ in range(3 if mgr else 0)]  # fmt: skip
     middle = os.fork()
     if middle:  # host side: write the maps, then serve the job cgroups and wait
         os.close(up_w)
@@ -273,7 +315,7 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     os.close(up_r)
     os.close(go_w)
-    for (ours, theirs), role in zip(pairs, ("zygote", "worker"), strict=False):
+    for (ours, theirs), role in zip(pairs, ("zygote0", "zygote1", "worker"), strict=False):
         ours.close()
         CGROUP_FDS[role] = theirs.detach()
     _confine.set_pdeathsig(signal.SIGKILL)
@@ -299,6 +341,69 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
     return True
 
 
+_Sources = tuple[
+    list[tuple[str, "int | str"]], "int | None", int, list[tuple[str, bool, bool, int]]
+]
+
+
+def _open_root_sources(rootfs: str, extra: list[tuple[str, bool]]) -> _Sources:
+    """O_PATH fds (or symlink targets) of everything the private root binds, opened while we
+    still reach host paths as their owner: after the switch to the unprivileged uid only these
+    fds lead there (/proc/self/fd/N binds).  Raises OSError."""
+    fds: list[tuple[str, int | str]] = []  # (name in the root, O_PATH fd or symlink target)
+    for entry in sorted(os.listdir(rootfs)):
+        if entry in _ROOTFS_SKIP:
+            continue
+        src = os.path.join(rootfs, entry)
+        if os.path.islink(src):
+            fds.append((entry, os.readlink(src)))
+        else:
+            fds.append((entry, os.open(src, os.O_PATH | os.O_NOFOLLOW)))
+    tmp_src = os.path.join(rootfs, "tmp")
+    tmp_entries = sorted(os.listdir(tmp_src)) if os.path.isdir(tmp_src) else []
+    tmp_fd = os.open(tmp_src, os.O_PATH | os.O_DIRECTORY) if tmp_entries else None
+    wfd = os.open(WORKER_DIR, os.O_PATH | os.O_DIRECTORY)
+    extra_fds = []
+    for path, writable in extra:
+        if os.path.exists(path):
+            extra_fds.append((os.path.abspath(path), os.path.isdir(path), writable,
+                              os.open(path, os.O_PATH)))  # fmt: skip
+    return fds, tmp_fd, wfd, extra_fds
+
+
+def _bind_fd(fd: int, dst: str, *, is_dir: bool, readonly: bool) -> str | None:
+    """Make the mount point ``dst`` and bind the O_PATH ``fd`` there (then close it)."""
+    if is_dir:
+        os.makedirs(dst, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        open(dst, "a").close()
+    err = _confine.bind(f"/proc/self/fd/{fd}", dst, readonly=readonly)
+    os.close(fd)
+    return err
+
+
+def _bind_rootfs(stage: str, fds: list[tuple[str, int | str]], tmp_fd: int | None) -> str | None:
+    """The root filesystem's entries (read-only), the empty mount points, and its ``tmp/``
+    entries (an interpreter or venv living under /tmp stays visible under a private /tmp)."""
+    c = _confine
+    for entry, what in fds:
+        dst = os.path.join(stage, entry)
+        if isinstance(what, str):
+            os.symlink(what, dst)
+            continue
+        err = _bind_fd(what, dst, is_dir=os.path.isdir(f"/proc/self/fd/{what}"), readonly=True)
+        if err:
+            return err
+    for d in ("proc", "dev", "tmp", SCRATCH.lstrip("/"), WORKER_MOUNT.lstrip("/")):
+        os.makedirs(os.path.join(stage, d), exist_ok=True)
+    os.chmod(os.path.join(stage, "tmp"), 0o1777)
+    if tmp_fd is None:
+        return None
+    err = _bind_fd(tmp_fd, stage + c.HOST_TMP, is_dir=True, readonly=True)
+    return err or c.bind_host_tmp(stage + c.HOST_TMP, os.path.join(stage, "tmp"))
+
+
 def _build_root(rootfs: str, extra: list[tuple[str, bool]], layers: _confine.Layers) -> str | None:
     """Assemble the private root on a tmpfs over the worker directory and pivot_root into it:
     the read-only root filesystem (interpreter, allowed packages, shared libraries; never the
@@ -309,73 +414,19 @@ def _build_root(rootfs: str, extra: list[tuple[str, bool]], layers: _confine.Lay
     err = c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
     if err:
         return err
-    # Open everything the root needs while we still reach host paths as their owner: after the
-    # switch to the unprivileged uid only these fds lead there (/proc/self/fd/N binds).
-    fds: list[tuple[str, int | str]] = []  # (name in the root, O_PATH fd or symlink target)
     try:
-        for entry in sorted(os.listdir(rootfs)):
-            if entry in _ROOTFS_SKIP:
-                continue
-            src = os.path.join(rootfs, entry)
-            if os.path.islink(src):
-                fds.append((entry, os.readlink(src)))
-            else:
-                fds.append((entry, os.open(src, os.O_PATH | os.O_NOFOLLOW)))
-        tmp_src = os.path.join(rootfs, "tmp")
-        tmp_entries = sorted(os.listdir(tmp_src)) if os.path.isdir(tmp_src) else []
-        tmp_fd = os.open(tmp_src, os.O_PATH | os.O_DIRECTORY) if tmp_entries else None
-        wfd = os.open(WORKER_DIR, os.O_PATH | os.O_DIRECTORY)
-        extra_fds = []
-        for path, writable in extra:
-            if os.path.exists(path):
-                extra_fds.append((os.path.abspath(path), os.path.isdir(path), writable,
-                                  os.open(path, os.O_PATH)))  # fmt: skip
+        fds, tmp_fd, wfd, extra_fds = _open_root_sources(rootfs, extra)
     except OSError as exc:
         return f"rootfs {rootfs}: {exc}"
     if not layers.check("unprivileged_uid", c.become(0, 0)):
         return "cannot switch to the unprivileged uid"
     stage = WORKER_DIR
-    err = c.mount_tmpfs_at(stage, 16, 4096, mode="0755")
-    if err:
-        return err
-    for entry, what in fds:
-        dst = os.path.join(stage, entry)
-        if isinstance(what, str):
-            os.symlink(what, dst)
-            continue
-        if os.path.isdir(f"/proc/self/fd/{what}"):
-            os.mkdir(dst)
-        else:
-            open(dst, "w").close()
-        err = c.bind(f"/proc/self/fd/{what}", dst, readonly=True)
-        os.close(what)
-        if err:
-            return err
-    for d in ("proc", "dev", "tmp", SCRATCH.lstrip("/"), WORKER_MOUNT.lstrip("/")):
-        os.makedirs(os.path.join(stage, d), exist_ok=True)
-    os.chmod(os.path.join(stage, "tmp"), 0o1777)
-    if tmp_fd is not None:  # the interpreter or venv lives under /tmp: keep it visible
-        os.makedirs(stage + c.HOST_TMP)
-        err = c.bind(f"/proc/self/fd/{tmp_fd}", stage + c.HOST_TMP, readonly=True)
-        os.close(tmp_fd)
-        err = err or c.bind_host_tmp(stage + c.HOST_TMP, os.path.join(stage, "tmp"))
-        if err:
-            return err
-    err = c.bind(f"/proc/self/fd/{wfd}", stage + WORKER_MOUNT, readonly=True)
-    if err:
-        return err
-    os.close(wfd)
+    err = c.mount_tmpfs_at(stage, 16, 4096, mode="0755") or _bind_rootfs(stage, fds, tmp_fd)
+    err = err or _bind_fd(wfd, stage + WORKER_MOUNT, is_dir=True, readonly=True)
     for path, is_dir, writable, fd in extra_fds:
-        dst = stage + path
-        if is_dir:
-            os.makedirs(dst, exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            open(dst, "a").close()
-        err = c.bind(f"/proc/self/fd/{fd}", dst, readonly=not writable)
-        os.close(fd)
-        if err:
-            return err
+        err = err or _bind_fd(fd, stage + path, is_dir=is_dir, readonly=not writable)
+    if err:
+        return err
     layers.check("minimal_dev", _minimal_dev(stage + "/dev"))
     proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
     layers.check("private_proc_worker", c.mount("proc", stage + "/proc", "proc", proc_flags))

@@ -53,13 +53,6 @@ def plant(token, key, fill_mb):
             os.makedirs(os.path.join(d, token + "-dir", "sub"), exist_ok=True)
         except OSError:
             pass
-    sid = libc.shmget(key, 4096, 0o1000 | 0o666)
-    if sid >= 0:
-        a = libc.shmat(sid, None, 0)
-        if a not in (None, ctypes.c_void_p(-1).value):
-            ctypes.memmove(a, token.encode(), len(token))
-    libc.msgget(key, 0o1000 | 0o666)
-    libc.mq_open(("/" + token).encode(), os.O_CREAT | os.O_RDWR, 0o666, None)
     chunk = b"F" * (1 << 20)
     filled = {}
     for d in places():  # fill every writable place (one filler file per place)
@@ -72,6 +65,14 @@ def plant(token, key, fill_mb):
         except (OSError, MemoryError):
             pass
         filled[d] = n
+    # IPC last: outside the allow-list, so a denial is a violation (and kills under gVisor)
+    sid = libc.shmget(key, 4096, 0o1000 | 0o666)
+    if sid >= 0:
+        a = libc.shmat(sid, None, 0)
+        if a not in (None, ctypes.c_void_p(-1).value):
+            ctypes.memmove(a, token.encode(), len(token))
+    libc.msgget(key, 0o1000 | 0o666)
+    libc.mq_open(("/" + token).encode(), os.O_CREAT | os.O_RDWR, 0o666, None)
     return {"planted": done, "filled": filled}
 """
 )
@@ -90,6 +91,18 @@ def probe(token, key):
         except OSError:
             continue
         found += [os.path.join(d, n) for n in names if token in n]
+    with open("mine.bin", "wb") as f:  # the job's own scratch space still works
+        f.write(b"m" * (1 << 20))
+    return {"found": found, "wrote": os.path.getsize("mine.bin")}
+"""
+)
+
+PROBE_IPC = r"""
+import ctypes, os
+
+def probe(token, key):
+    libc = ctypes.CDLL(None, use_errno=True)
+    found = []
     if libc.shmget(key, 0, 0) >= 0:
         found.append("shm key %#x" % key)
     if libc.msgget(key, 0) >= 0:
@@ -97,11 +110,19 @@ def probe(token, key):
     fd = libc.mq_open(("/" + token).encode(), os.O_RDONLY, 0, None)
     if fd >= 0:
         found.append("mqueue /" + token)
-    with open("mine.bin", "wb") as f:  # the job's own scratch space still works
-        f.write(b"m" * (1 << 20))
-    return {"found": found, "wrote": os.path.getsize("mine.bin")}
+    return {"found": found}
 """
-)
+
+
+def _probe(sandbox: Sandbox, token: str, key: int) -> tuple[Any, list[str]]:
+    """Job B: its own files (all allowed syscalls) and, in a job of its own, IPC.  SysV and POSIX
+    IPC are outside the allow-list: that probe may end as a violation (denied, so nothing of job
+    A is reachable), never ok with a find."""
+    files = sandbox.exec(PROBE, entry="probe", args=[token, key])
+    ipc = sandbox.exec(PROBE_IPC, entry="probe", args=[token, key])
+    assert ipc.status in (Status.OK, Status.VIOLATION), (ipc.status, ipc.error)
+    found = list(ipc.value["found"]) if ipc.status is Status.OK else []
+    return files, found
 
 
 def test_nothing_of_a_job_survives_into_the_next(sandbox: Sandbox) -> None:
@@ -110,11 +131,11 @@ def test_nothing_of_a_job_survives_into_the_next(sandbox: Sandbox) -> None:
     before = sysvipc()
     try:
         first = sandbox.exec(PLANT, entry="plant", args=[token, key, 4])
-        second = sandbox.exec(PROBE, entry="probe", args=[token, key])
+        second, ipc_found = _probe(sandbox, token, key)
     finally:
         remove_ipc_created_since(before)
     assert second.status is Status.OK, second.error
-    found = second.value["found"]
+    found = second.value["found"] + ipc_found
     assert not found, f"job A ({first.status.value}) left {found} for job B on the same worker"
 
 
@@ -127,10 +148,11 @@ def test_a_job_that_fills_its_space_does_not_starve_the_next(sandbox: Sandbox) -
     try:
         for _ in range(2):
             sandbox.exec(PLANT, entry="plant", args=[token, key, 512], timeout=10.0)
-        second = sandbox.exec(PROBE, entry="probe", args=[token, key])
+        second, ipc_found = _probe(sandbox, token, key)
     finally:
         remove_ipc_created_since(before)
     assert second.status is Status.OK, f"the next job was starved: {second.error}"
+    assert not ipc_found
     assert second.value["wrote"] == 1 << 20
     assert answers(sandbox)
 

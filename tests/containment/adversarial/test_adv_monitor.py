@@ -8,10 +8,13 @@ worker's event cap with forged event frames; remove the interpreter's audit hook
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from _outside import not_silently_ok
 
 from stopbox.harness.sandbox import Sandbox, Status
+from stopbox.harness.sandbox.selfcheck._containment import attack_source
 
 DENIED = r"""
 import os, socket
@@ -139,3 +142,99 @@ def test_a_forged_broker_event_cannot_hide_the_brokers_own(sandbox: Sandbox) -> 
     res = sandbox.exec(FORGE_BROKER, entry="attack")
     assert not any(e.get("kind") == "broker" for e in res.events), res.events
     assert res.status is Status.VIOLATION, (res.status, res.violations)
+
+
+# --- denials seen outside the job ---------------------------------------------------------------
+# The job clears its audit hooks (ctypes) and then makes the denied call with a raw syscall (no
+# audit event at all).  The verdict comes from trusted code outside the job: the job's reaper
+# (seccomp user notification: a `seccomp`/`landlock` violation with source "monitor"), or the
+# reaper seeing the job die of SIGSYS (escape-class syscalls everywhere; every denial under
+# gVisor, which has no seccomp user notification).  Opens for writing outside the writable paths
+# are allowed by the filter but shown to the reaper (user notification; under gVisor the reaper
+# traces the job, SECCOMP_RET_TRACE), which records them; Landlock / gVisor still deny them.
+
+
+def _seen_outside(res: Any) -> list[str]:
+    return [
+        str(v.get("source") or v.get("kind"))
+        for v in res.violations
+        if v.get("source") == "monitor" or v.get("kind") == "sigsys"
+    ]
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["monitor_blind_socket", "monitor_blind_fork", "monitor_blind_ptrace",
+     "monitor_blind_errno_syscalls", "monitor_blind_open_write"],
+)  # fmt: skip
+def test_a_denial_after_clearing_the_hooks_is_seen_outside(
+    sandbox: Sandbox, attack: str, tmp_path: Any
+) -> None:
+    ctx = {"markers": {"tmp": str(tmp_path / "marker")}}
+    res = sandbox.exec(attack_source(attack), entry="attack", args=[ctx], timeout=5.0)
+    assert not_silently_ok(res), f"{attack}: ended ok with no violation: {res.value}"
+    assert res.status is Status.VIOLATION, (attack, res.status, res.error)
+    assert not (tmp_path / "marker").exists()
+    assert _seen_outside(res), f"{attack}: no violation from outside the job: {res.violations}"
+
+
+def test_denials_are_answered_with_errno_and_each_is_recorded(sandbox: Sandbox) -> None:
+    """seccomp backend: the monitor answers EPERM (the policy's errno action), the job goes on,
+    and every denial (by name) is a violation.  Under gVisor the first denial kills."""
+    src = (
+        "import ctypes\n"
+        "def f():\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    out = []\n"
+        "    for nr, args in ((203, (0, 8, 0)), (135, (0xFFFFFFFF,))):\n"
+        "        r = libc.syscall(nr, *[ctypes.c_long(a) for a in args])\n"
+        "        out.append((r, ctypes.get_errno()))\n"
+        "    return out\n"
+    )
+    res = sandbox.exec(src, entry="f")
+    assert res.status is Status.VIOLATION
+    if sandbox.name == "seccomp":
+        assert res.value == [[-1, 1], [-1, 1]] or res.value == [(-1, 1), (-1, 1)], res.value
+        names = [v.get("syscall") for v in res.violations if v.get("source") == "monitor"]
+        assert names == ["sched_setaffinity", "personality"], res.violations
+    else:
+        assert any(v.get("kind") == "sigsys" for v in res.violations), res.violations
+
+
+def test_a_flood_of_denials_stays_a_bounded_violation(sandbox: Sandbox) -> None:
+    """Thousands of denied syscalls: the monitor's records are capped (a violation either way)
+    and the job still ends in time."""
+    src = (
+        "import ctypes\n"
+        "def f():\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    for _ in range(5000):\n"
+        "        libc.syscall(135, ctypes.c_long(0xFFFFFFFF))\n"
+        "    return 'done'\n"
+    )
+    res = sandbox.exec(src, entry="f", timeout=30.0)
+    assert res.status is Status.VIOLATION, res.error
+    assert len(res.violations) <= 100, len(res.violations)
+    if sandbox.name == "seccomp":
+        assert res.value == "done"
+        assert any("capped" in str(v.get("detail")) for v in res.violations), res.violations
+
+
+def test_benign_numeric_jobs_stay_ok_with_no_violation(sandbox: Sandbox) -> None:
+    """Start-up denials (interpreter, numpy) never count; ordinary work denies nothing."""
+    src = (
+        "import numpy as np, json, os, tempfile, math\n"
+        "def f(n):\n"
+        "    a = np.random.default_rng(0).random((n, n))\n"
+        "    v = float(np.linalg.eigvalsh(a @ a.T).max())\n"
+        "    with open('out.json', 'w') as fh:\n"
+        "        json.dump({'v': v}, fh)\n"
+        "    with tempfile.NamedTemporaryFile('w', delete=False) as t:\n"
+        "        t.write('x')\n"
+        "    return [round(v, 6) > 0, os.path.getsize('out.json') > 0, math.factorial(5)]\n"
+    )
+    res = sandbox.exec(src, entry="f", args=[40])
+    assert res.status is Status.OK, (res.error, res.violations)
+    assert res.value == [True, True, 120]
+    assert res.violations == ()
+    assert "denial_monitor" in res.layers["applied"] or "denial_kill" in res.layers["applied"]

@@ -78,3 +78,27 @@ def test_stale_state_of_a_killed_harness_is_removed_by_owner(sandbox: Sandbox) -
         assert mine.exists(), "a live owner's directory was removed"
     finally:
         mine.rmdir()
+
+
+def test_a_live_pool_in_another_pid_namespace_keeps_its_worker_dir() -> None:
+    """A sweeper that cannot see the owner's pid (another pid namespace sharing /tmp, as Ray
+    nodes under ``unshare --pid``) must not delete a live pool's worker files: the pool holds a
+    flock on its directory.  Simulated by a sweep that takes *our own* pid for dead (and every
+    other pid for alive, so nobody else's directory is touched)."""
+    from stopbox.harness.sandbox.backends.stale import remove_stale_worker_dirs
+    from tests.conftest import make_test_policy, require_backend
+
+    require_backend("seccomp")
+    sb = get_backend("seccomp", make_test_policy(pool_size=1), pool_size=1)
+    sb.start()
+    try:
+        workdir = sb._dir  # type: ignore[attr-defined]
+        assert workdir is not None
+        removed = remove_stale_worker_dirs(alive=lambda pid: pid != os.getpid())
+        assert str(workdir) not in removed and workdir.exists()
+        assert sb.exec("def f():\n    return 7\n", entry="f").value == 7
+    finally:
+        sb.close()
+    orphan = Path(tempfile.mkdtemp(prefix=f"stopbox-worker-{os.getpid()}-"))  # nobody holds it
+    assert str(orphan) in remove_stale_worker_dirs(alive=lambda pid: pid != os.getpid())
+    assert not orphan.exists()
