@@ -99,7 +99,10 @@ class _Runner:
     """The trusted runner on one node: runs units in threads (``max_concurrency``)."""
 
     def __init__(self, label: str) -> None:
+        from stopbox.harness.executor._astlock import install
+
         self.label = label
+        install()  # many units scan programs at once in this process (CPython gh-106905)
 
     def run(self, fn: Callable[..., Any], unit: Unit) -> UnitResult:
         return call_unit(fn, unit, self.label)
