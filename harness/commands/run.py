@@ -214,8 +214,12 @@ def _run(
         bar = progress.add_task("iterations", total=n_iter + 1, info="")
         evals = progress.add_task("evaluations", total=None, info="")
 
+        units: list[Any] = []  # the executor, once open: units done and in flight per node
+
         def tick(s: EngineStats) -> None:
             info = f"{s.evaluations} run, {s.cached} cached, LM calls {s.lm_calls}"
+            if units:
+                info += f"; units {units[0].progress.describe()}"
             progress.update(evals, completed=s.evaluations + s.cached, info=info)
             if plain is not None:
                 plain.update(f"{info} ({s.lm_requests} requests)")
@@ -230,6 +234,7 @@ def _run(
 
         try:
             with _executor(executor, ray_address, config, record, out) as ex:
+                units[:] = [ex] if ex is not None else []
                 _, stats = execute_run(store, config, policy, record=record, on_progress=tick,
                                        on_iteration=on_iteration, executor=ex)  # fmt: skip
         except KeyboardInterrupt:
