@@ -100,21 +100,52 @@ class Where:
         if raw is None:
             return None
         path = os.fsdecode(raw)
+        base = "/"
         if not path.startswith("/"):
             at = at - (1 << 64) if at >= 1 << 63 else at
             at = at - (1 << 32) if 1 << 31 <= at < 1 << 32 else at
             link = f"{tid}/cwd" if at == self.AT_FDCWD else f"{tid}/fd/{at}"
             try:
-                path = os.path.join(os.readlink(link, dir_fd=self.proc_fd), path)
-            except OSError:
-                return "?/" + path
-        if follow:
-            return os.path.realpath(path)
-        head, tail = os.path.split(os.path.normpath(path))  # the link itself, not its target
-        return os.path.join(os.path.realpath(head), tail)
+                base = os.readlink(link, dir_fd=self.proc_fd)  # canonical (the kernel's d_path)
+            except OSError as exc:
+                # deeper than PATH_MAX: only a tree the job built can be that deep, and the
+                # read-only root has none, so it lies in a writable place
+                return None if exc.errno == errno.ENAMETOOLONG else "?/" + path
+        return resolve(base, path, follow)
 
     def writable_path(self, path: str) -> bool:
         return any(path == w or path.startswith(w.rstrip("/") + "/") for w in self.writable)
+
+
+def resolve(base: str, path: str, follow_last: bool, max_links: int = 40) -> str:
+    """``path`` (relative to the canonical directory ``base``, or absolute) with every symlink
+    resolved -- the last one only when ``follow_last`` -- as the kernel would walk it.  Only the
+    components of ``path`` are looked at (``base`` is already canonical), so a job working deep
+    in its own tree costs one lstat per component of the path it names, not of the whole tree.
+    Components that do not exist are kept as they are (mkdir, O_CREAT)."""
+    todo = [p for p in path.split("/") if p not in ("", ".")]
+    here = "/" if path.startswith("/") else base
+    links = 0
+    while todo:
+        part = todo.pop(0)
+        if part == "..":
+            here = os.path.dirname(here) or "/"
+            continue
+        nxt = os.path.join(here, part)
+        if not todo and not follow_last:
+            return nxt
+        try:
+            target = os.readlink(nxt)
+        except OSError:  # not a link, or not there
+            here = nxt
+            continue
+        links += 1
+        if links > max_links:
+            return nxt  # ELOOP for the kernel too
+        todo[:0] = [p for p in target.split("/") if p not in ("", ".")]
+        if target.startswith("/"):
+            here = "/"
+    return here
 
 
 class _Reaper:
