@@ -49,7 +49,7 @@ log = structlog.get_logger("stopbox.run")
 
 
 def _tasks(names: list[str]) -> list[Any]:
-    from stopbox.harness.stop.tasks import load_task
+    from stopbox.harness.tasks import load_task
 
     return [load_task(n) for n in names]
 
@@ -214,8 +214,12 @@ def _run(
         bar = progress.add_task("iterations", total=n_iter + 1, info="")
         evals = progress.add_task("evaluations", total=None, info="")
 
+        units: list[Any] = []  # the executor, once open: units done and in flight per node
+
         def tick(s: EngineStats) -> None:
             info = f"{s.evaluations} run, {s.cached} cached, LM calls {s.lm_calls}"
+            if units:
+                info += f"; units {units[0].progress.describe()}"
             progress.update(evals, completed=s.evaluations + s.cached, info=info)
             if plain is not None:
                 plain.update(f"{info} ({s.lm_requests} requests)")
@@ -230,6 +234,7 @@ def _run(
 
         try:
             with _executor(executor, ray_address, config, record, out) as ex:
+                units[:] = [ex] if ex is not None else []
                 _, stats = execute_run(store, config, policy, record=record, on_progress=tick,
                                        on_iteration=on_iteration, executor=ex)  # fmt: skip
         except KeyboardInterrupt:
@@ -285,7 +290,7 @@ def _transfer(
         raise UsageError("--repeats must be >= 1")
     names = _split_names(task_list)
     if not names:
-        from stopbox.harness.stop.tasks import task_names
+        from stopbox.harness.tasks import task_names
 
         names = list(task_names())
     _tasks(names)  # unknown task or malformed task.toml: exit 2 before any work

@@ -99,8 +99,10 @@ class LocalRayCluster:
         return env
 
     def command(self, argv: list[str]) -> list[str]:
-        """``argv`` run inside the cluster's network namespace."""
-        return ["ip", "netns", "exec", self.netns, *argv]
+        """``argv`` run inside the cluster's network namespace (only that: ``nsenter --net``, not
+        ``ip netns exec``, which also remounts /sys and so hides the cgroup hierarchy that the
+        sandbox's per-job cgroups need)."""
+        return ["nsenter", f"--net=/run/netns/{self.netns}", *argv]
 
     def _ray_start(self, index: int, temp_dir: Path) -> list[str]:
         ray = str(Path(sys.executable).parent / "ray")

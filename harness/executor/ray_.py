@@ -95,20 +95,14 @@ def import_ray() -> Any:
     return ray
 
 
-def _warm_up() -> None:
-    """Load the lazily filled registries once, before units run in many threads at once (the
-    registry's lazy first load is not safe against concurrent first lookups)."""
-    from stopbox.harness.lm import lm_backend_names
-
-    lm_backend_names()
-
-
 class _Runner:
     """The trusted runner on one node: runs units in threads (``max_concurrency``)."""
 
     def __init__(self, label: str) -> None:
+        from stopbox.harness.executor._astlock import install
+
         self.label = label
-        _warm_up()
+        install()  # many units scan programs at once in this process (CPython gh-106905)
 
     def run(self, fn: Callable[..., Any], unit: Unit) -> UnitResult:
         return call_unit(fn, unit, self.label)

@@ -91,6 +91,10 @@ class Engine(LMAccess):
     ) -> None:
         self.store, self.sandbox, self.policy = store, sandbox, policy
         self.lm_spec, self.seed, self.jobs = lm_spec, seed, max(1, jobs)
+        if self.jobs > 1:  # programs are scanned in parallel threads (CPython gh-106905)
+            from stopbox.harness.executor._astlock import install
+
+            install()
         self.record = record
         self._scanner = scanner or default_scanner(policy)
         self._runtime_scanner = runtime_scanner or default_runtime_scanner()

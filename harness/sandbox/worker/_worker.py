@@ -68,6 +68,8 @@ class Worker:
         self.prefork = False
         self.cgroups: _cgroup.Client | None = None
         self.corpses: list[JobRun] = []
+        self.standby_from: Zygote | None = None
+        """The zygote to ask for the next pre-forked child once its last job is buried."""
         """Jobs killed after their answer, not yet reaped (buried when idle, or before their
         zygote forks again)."""
         self.profile = self.opts.get("profile") == "1"
@@ -167,6 +169,17 @@ class Worker:
                 if job.bury(block):
                     self.corpses.remove(job)
 
+    def maybe_request(self, block: bool) -> None:
+        """Ask ``standby_from`` for the next job's child once its previous job is buried."""
+        z = self.standby_from
+        if z is None:
+            return
+        self.bury(block=block, zygote=z)
+        if any(job.z is z for job in self.corpses):
+            return
+        z.request(SCRATCH)
+        self.standby_from = None
+
     def _harness_waiting(self) -> bool:
         return bool(self.inbox) or bool(select.select([self.in_fd], [], [], 0)[0])
 
@@ -198,9 +211,10 @@ class Worker:
         if self.prefork:
             self.zygotes[0].request(SCRATCH)
         while True:
-            while self.corpses and not self._harness_waiting():
+            while (self.corpses or self.standby_from) and not self._harness_waiting():
                 self.bury(block=False)  # idle: reap the last job as it dies, but never keep
-                if self.corpses:  # the next job waiting (it may come at once)
+                self.maybe_request(block=False)  # the next job waiting (it may come at once)
+                if self.corpses or self.standby_from:
                     select.select([self.in_fd], [], [], 0.002)
             try:
                 msg = self.recv()
