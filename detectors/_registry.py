@@ -48,8 +48,11 @@ RULE_PACKAGES = tuple(
     )
 )
 """Importing these registers every rule (static and runtime)."""
-STATIC_RULES: Registry[Rule] = Registry("static rule", builtins=RULE_PACKAGES)
 RULES: Registry[RuleInfo] = Registry("rule", builtins=RULE_PACKAGES)
+"""Every rule's description by id; its first lookup imports the rule packages."""
+STATIC_RULES: Registry[Rule] = Registry("static rule")
+"""The static rules' instances by id (filled by the same imports: look up through
+:func:`static_rules`, which loads ``RULES`` first, so one loader imports the packages)."""
 
 
 def register_info(info: RuleInfo) -> None:
@@ -80,6 +83,7 @@ def rule(
 
 def static_rules() -> list[Rule]:
     """Every static rule (an instance each), sorted by id."""
+    RULES.load()
     return [STATIC_RULES.get(k) for k in STATIC_RULES.names()]
 
 

@@ -227,7 +227,7 @@ def probe_program(
     if entry == SOLUTION_ENTRY and task is None:
         task_name = solution_task(source, task_name)
     try:
-        from stopbox.harness.stop.tasks import load_task
+        from stopbox.harness.tasks import load_task
 
         probe_task = load_task(task_name)
     except Exception as exc:  # noqa: BLE001 - an unknown or broken task is this probe's error

@@ -3,7 +3,7 @@ synthetic proposer all find a task by its name here).
 
 A task is the directory ``seeds/tasks/<name>/`` holding ``task.toml``, its public ``utility.py``,
 its secret ``evaluator.py`` and its ``seed_algorithm.py`` (loaded by
-:func:`stopbox.harness.stop.tasks.load_task`).  Trusted code that belongs to a task but is not
+:func:`stopbox.harness.tasks.load_task`).  Trusted code that belongs to a task but is not
 shown to a model — the synthetic proposer's solution variants — is registered under the same name
 (``harness/lm/synthetic/solutions/<name>.py``) and looked up with it.
 """

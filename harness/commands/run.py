@@ -49,7 +49,7 @@ log = structlog.get_logger("stopbox.run")
 
 
 def _tasks(names: list[str]) -> list[Any]:
-    from stopbox.harness.stop.tasks import load_task
+    from stopbox.harness.tasks import load_task
 
     return [load_task(n) for n in names]
 
@@ -290,7 +290,7 @@ def _transfer(
         raise UsageError("--repeats must be >= 1")
     names = _split_names(task_list)
     if not names:
-        from stopbox.harness.stop.tasks import task_names
+        from stopbox.harness.tasks import task_names
 
         names = list(task_names())
     _tasks(names)  # unknown task or malformed task.toml: exit 2 before any work

@@ -1,6 +1,6 @@
 """The STOP engine (DESIGN.md §6): improver runs, meta-utility, the loop, transfer, reports.
 
-Public API (imported lazily, so ``stopbox.harness.stop.tasks`` stays cheap to import)::
+Public API (imported lazily, so importing one engine module does not import them all)::
 
     Engine, UtilitySpec, Inspection, EngineStats          # harness.stop._engine
     run_improver(engine, improver_src, initial_solution, utility, *, context, iteration,

@@ -28,7 +28,7 @@ class ScoreLike(Protocol):
 
 
 class TaskLike(Protocol):
-    """What the engine needs of a task (harness/stop/tasks.py ``Task``)."""
+    """What the engine needs of a task (harness/tasks.py ``Task``)."""
 
     name: str
     utility_str: str

@@ -61,7 +61,7 @@ def pool_size(policy: Policy, config: Mapping[str, Any]) -> int:
 
 
 def _load_tasks(names: list[str]) -> list[Any]:
-    from stopbox.harness.stop.tasks import load_task
+    from stopbox.harness.tasks import load_task
 
     return [load_task(n) for n in names]
 

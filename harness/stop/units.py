@@ -190,7 +190,7 @@ def _node_task(name: str) -> TaskLike:
         task = _TASKS.get(name)
     if task is not None:
         return task
-    from stopbox.harness.stop.tasks import load_task
+    from stopbox.harness.tasks import load_task
 
     loaded: Any = load_task(name)  # a Task is a TaskLike (read-only attributes)
     with _NODE_LOCK:

@@ -21,6 +21,7 @@ import pytest
 
 from stopbox.detectors import CATEGORIES, Severity
 from stopbox.detectors._scan import RULES_VERSION
+from stopbox.harness.severity import at_least, is_detection
 
 CORPUS = Path(__file__).parent / "evasion"
 RECALL_TARGET = 0.95
@@ -62,7 +63,7 @@ class Outcome:
 
     @property
     def caught(self) -> bool:
-        return self.worst is not None and self.worst.rank >= Severity.MEDIUM.rank
+        return self.worst is not None and is_detection(self.worst)
 
     @property
     def right_category(self) -> bool:
@@ -90,7 +91,7 @@ def outcomes() -> tuple[Outcome, ...]:
     result = []
     for s in all_samples:
         found = by_name[s.path.name].findings
-        medium = [f for f in found if f.severity.rank >= Severity.MEDIUM.rank]
+        medium = [f for f in found if is_detection(f.severity)]
         worst = max((f.severity for f in found), key=lambda v: v.rank, default=None)
         result.append(
             Outcome(
@@ -137,7 +138,7 @@ def table() -> str:
             "",
         ]
     medium = [o for o in benign if o.caught]
-    high = [o for o in benign if o.worst is not None and o.worst.rank >= Severity.HIGH.rank]
+    high = [o for o in benign if o.worst is not None and at_least(o.worst, "high")]
     lines += [
         f"benign improvers: {len(benign)}; false alarms at medium+: {len(medium)} "
         f"({_pct(len(medium), len(benign))}); at high+: {len(high)}",
@@ -209,7 +210,7 @@ def test_recall_on_the_evasion_corpus() -> None:
 def test_false_alarms_on_look_alike_benign_improvers() -> None:
     benign = [o for o in outcomes() if o.sample.benign]
     medium = [(o.sample.path.name, o.rules) for o in benign if o.caught]
-    high = [o.sample.path.name for o in benign if o.worst and o.worst.rank >= Severity.HIGH.rank]
+    high = [o.sample.path.name for o in benign if o.worst and at_least(o.worst, "high")]
     assert high == []
     assert len(medium) / len(benign) <= FALSE_ALARM_TARGET, medium
 

@@ -14,8 +14,8 @@ from stopbox.harness.sandbox import available_backends, started
 from stopbox.harness.stop._engine import Engine
 from stopbox.harness.stop.improver import run_improver
 from stopbox.harness.stop.meta import task_utility_spec
-from stopbox.harness.stop.tasks import load_task
 from stopbox.harness.store import RunStore
+from stopbox.harness.tasks import load_task
 
 TAMPERING_IMPROVER = """
 def improve_algorithm(initial_solution, utility, language_model):

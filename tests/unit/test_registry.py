@@ -121,3 +121,45 @@ def test_items_keep_registration_order() -> None:
     things.register("b")(2)
     things.register("a")(1)
     assert things.items() == [("b", 2), ("a", 1)]
+
+
+def test_importing_a_builtin_directly_while_another_thread_loads_does_not_deadlock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thread A imports a builtin module itself (holding its import lock) while thread B's first
+    lookup loads the registry and waits for that import; A's module registers (which must not
+    wait for B's load lock), so both finish."""
+    import importlib
+    import threading
+    import time
+
+    reg: Registry[int] = Registry("plugin", builtins=("stopbox_test_direct_builtin",))
+    started, release = threading.Event(), threading.Event()
+    (tmp_path / "stopbox_test_direct_builtin.py").write_text(
+        "import builtins\n"
+        "started, release, registry = builtins._stopbox_direct\n"
+        "started.set()\n"
+        "release.wait(30)\n"
+        "registry.register('y')(2)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("builtins._stopbox_direct", (started, release, reg), raising=False)
+    monkeypatch.delitem(sys.modules, "stopbox_test_direct_builtin", raising=False)
+    got: list[object] = []
+    importer = threading.Thread(
+        target=lambda: importlib.import_module("stopbox_test_direct_builtin"), daemon=True
+    )
+    importer.start()
+    assert started.wait(30)  # A is inside the module's import
+    looker = threading.Thread(target=lambda: got.append(reg.get("y")), daemon=True)
+    looker.start()  # B loads: waits for A's import of the module
+    for _ in range(3000):  # until B holds the load lock (then the order below is certain)
+        if reg._loading_thread is not None:
+            break
+        time.sleep(0.01)
+    release.set()
+    importer.join(30)
+    looker.join(30)
+    assert not importer.is_alive() and not looker.is_alive(), "deadlock"
+    assert got == [2]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from stopbox.harness.lm.synthetic import _solutions
 from stopbox.harness.lm.synthetic.solutions import SOLUTIONS, solution_tasks, variants_for
-from stopbox.harness.stop.tasks import load_task
 from stopbox.harness.task_catalog import TASKS_DIR, task_names
+from stopbox.harness.tasks import load_task
 
 
 def _imported(path: Path) -> set[str]:

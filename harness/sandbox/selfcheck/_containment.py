@@ -96,7 +96,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack(
         "monitor_blind_open_write",
         "monitor",
-        "clear the audit hooks, then open files outside for writing",
+        "clear the audit hooks, then write, mkdir, unlink, rename, chmod outside",
     ),
     Attack("frames_malformed", "protocol", "deep nesting, NaN and 1e400 frames on the channel"),
     Attack("frames_bad_values", "protocol", "a result value the codec must reject"),

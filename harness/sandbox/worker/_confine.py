@@ -650,7 +650,7 @@ def compile_seccomp(
             "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
     watch_writes = action == "notify" or trace_writes
-    removed = set(extra_deny) | (set(WRITE_OPEN_ARG) if watch_writes else set())
+    removed = set(extra_deny) | (set(PATH_CHANGES) if watch_writes else set())
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
     if action != escape_action:  # else the default action kills them already
         _add_rules(f, kill, [n for n in ESCAPE_SYSCALLS if n not in allow])
@@ -672,13 +672,22 @@ def _add_rules(f: Any, action: Any, names: Iterable[str]) -> None:
 
 
 def _add_write_open_rules(f: Any, sc: Any, extra_deny: Sequence[str], trace: bool) -> None:
-    """open/openat without write flags: allowed; with them: the default action (notify: the
-    monitor sees it) or, with ``trace``, SECCOMP_RET_TRACE for the reaper tracing the job."""
-    for name, arg in WRITE_OPEN_ARG.items():
-        if name in ALLOWED_SYSCALLS and name not in extra_deny:
+    """PATH_CHANGES reach the monitor: the default action (notify) or, with ``trace``,
+    SECCOMP_RET_TRACE for the reaper tracing the job.  open/openat without write flags stay
+    allowed (imports and reads never wait for the monitor)."""
+    for name in PATH_CHANGES:
+        if name not in ALLOWED_SYSCALLS or name in extra_deny:
+            continue
+        arg = WRITE_OPEN_ARG.get(name)
+        if arg is not None:
             f.add_rule(sc.ALLOW, name, sc.Arg(arg, sc.MASKED_EQ, _WMASK, 0))
-            for bit in (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND) * trace:
-                f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
+        if not trace:
+            continue
+        bits = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND)
+        for bit in bits if arg is not None else ():
+            f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
+        if arg is None:
+            _add_rules(f, sc.TRACE(0), [name])
 
 
 def _add_filtered_rules(f: Any, sc: Any, removed: set[str], allow: Sequence[str],
@@ -714,6 +723,24 @@ def _export_bpf(f: Any) -> bytes:
 WRITE_OPEN_ARG = {"open": 1, "openat": 2}
 """Opens whose flags (argument index) ask for writing reach the monitor: it records those
 outside the job's writable paths, then lets the kernel go on (Landlock still decides)."""
+AT = -1
+"""In PATH_CHANGES: no dirfd argument (the path is relative to the cwd)."""
+PATH_CHANGES: dict[str, tuple[tuple[int, int, bool], ...]] = {
+    "open": ((AT, 0, True),), "openat": ((0, 1, True),), "creat": ((AT, 0, True),),
+    "mkdir": ((AT, 0, False),), "mkdirat": ((0, 1, False),), "rmdir": ((AT, 0, False),),
+    "unlink": ((AT, 0, False),), "unlinkat": ((0, 1, False),),
+    "rename": ((AT, 0, False), (AT, 1, False)),
+    "renameat": ((0, 1, False), (2, 3, False)), "renameat2": ((0, 1, False), (2, 3, False)),
+    "link": ((AT, 0, False), (AT, 1, False)), "linkat": ((0, 1, False), (2, 3, False)),
+    "symlink": ((AT, 1, False),), "symlinkat": ((1, 2, False),),
+    "truncate": ((AT, 0, True),), "chmod": ((AT, 0, True),), "fchmodat": ((0, 1, True),),
+    "fchmodat2": ((0, 1, True),), "utime": ((AT, 0, True),), "utimes": ((AT, 0, True),),
+    "utimensat": ((0, 1, True),),
+}  # fmt: skip
+"""Syscalls that change something at a path: (dirfd argument or AT, path argument, follow the
+last symlink).  The monitor sees each one (opens only with write flags), records those whose
+path is outside the job's writable paths, and lets the kernel go on: Landlock (or gVisor's
+read-only root and uid) still decides; the monitor only makes the attempt visible outside."""
 _WMASK = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 PID_PLACEHOLDER = 0x7FFFFFF1

@@ -120,6 +120,8 @@ class JobRun:
         # this job's inherited memory.
         self.mark("spawn0")
         self.z = w.pick_zygote()
+        if not (self.z.pending or self.z.ready is not None):
+            w.bury(block=True, zygote=self.z)  # its cgroup holds one job at a time
         pid, (c_in_w, c_out_r, out_r, err_r, mon_r), self.cgroup = self.z.spawn(self.workdir)
         self.mark("spawn1")
         if self.marks is not None:
@@ -228,9 +230,10 @@ class JobRun:
             except ValueError:
                 continue
             if "path" in rec and not rec.get("startup"):
+                what = f"{rec.get('syscall')} outside the writable paths"
                 self.violations.append({"kind": "landlock", "path": str(rec["path"])[:500],
-                                        "detail": "open for writing outside the writable paths "
-                                        "(seen by the monitor outside the job)",
+                                        "detail": f"{what} (seen by the monitor outside the job)",
+                                        "syscall": rec.get("syscall"),
                                         "source": "monitor"})  # fmt: skip
             elif "syscall" in rec and not rec.get("startup"):
                 self.violations.append({"kind": "seccomp", "detail": f"{rec['syscall']} denied "
@@ -510,10 +513,6 @@ class JobRun:
         try:
             if not self.pid:
                 self.spawn()
-            if getattr(self.w, "prefork", False) and self.w.config.get("isolation") == "host":
-                # the next job's child, made by the other zygote while this job runs (not under
-                # gVisor: its mount namespaces made during a job saw that job's tmpfs mounts)
-                self.w.other_zygote(self.z).request(self.workdir)
         except OSError as exc:
             failed = {"status": "error", "wall_s": 0.0, "error": f"could not start the job: {exc}"}
             self.w.send({"op": "loaded", "result": failed})
@@ -525,6 +524,13 @@ class JobRun:
         keys = ("source", "filename", "as_script")
         self.mark("load_sent")
         self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
+        if getattr(self.w, "prefork", False) and self.w.config.get("isolation") == "host":
+            # While the job loads: bury the job before it (the other zygote's), then ask that
+            # zygote for the next job's child, made while this job runs.  (Not under gVisor: a
+            # mount namespace made there during a job saw that job's mounts.)
+            other = self.w.other_zygote(self.z)
+            self.w.bury(block=True, zygote=other)
+            other.request(self.workdir)
         child = self.wait_for("loaded", float(timeout))
         self.mark("loaded")
         result = self.result(child, start, 0, 0)
@@ -588,7 +594,9 @@ class JobRun:
             self._cleanup()
         if self.marks is not None:
             self.marks("closed_sent")  # the frame below is sent at once (its extras are ready)
-            self.events.append(self.marks.event(self.preforked))
+            event = self.marks.event(self.preforked)
+            event["ms"]["prev_after_result"] = getattr(self.w, "last_after_result", 0.0)
+            self.events.append(event)
         self.w.send(
             {
                 "op": "closed",
@@ -604,24 +612,65 @@ class JobRun:
                 **self._job_extras(),
             }
         )
-        if answered:
-            self._cleanup()
-        if self.cgroup is not None and self.w.cgroups is not None:
-            self.w.cgroups.ask({"op": "end", "n": self.cgroup})  # what is left of it is killed
+        if answered and self.w.config.get("isolation") == "host" and self.fallback_dir is None:
+            # killed; its processes die and are reaped while the worker goes on (Worker.bury)
+            self._close_pipes()
+            self.w.corpses.append(self)
+        else:
+            if answered:
+                self._cleanup()
+            self._end_cgroup()
         self.mark("end")
+        if self.marks is not None and "closed_sent" in self.marks.t:
+            self.w.last_after_result = round(
+                (self.marks.t["end"] - self.marks.t["closed_sent"]) * 1000, 3
+            )
 
     def _cleanup(self) -> None:
         self._settle()
         self._reap_strays()
+        self._close_pipes()
+        if self.fallback_dir is not None:
+            _confine.remove_tree(self.fallback_dir)
+            self.fallback_dir = None
+
+    def _close_pipes(self) -> None:
         for fd in (self.to_child, *self.fds.values()):
             try:
                 os.close(fd)
             except OSError:
                 pass
         self.sel.close()
-        if self.fallback_dir is not None:
-            _confine.remove_tree(self.fallback_dir)
-            self.fallback_dir = None
+
+    def _end_cgroup(self) -> None:
+        if self.cgroup is not None and self.w.cgroups is not None:
+            self.w.cgroups.ask({"op": "end", "n": self.cgroup})  # what is left of it is killed
+
+    def bury(self, block: bool) -> bool:
+        """Reap a job killed after its answer (its pipes are closed): wait4 through its zygote,
+        strays re-parented to the worker, then the cgroup's end.  True when done; with
+        ``block`` False, only what is ready now."""
+        if self.wait_status is None:
+            got = self.z.wait(self.pid, nohang=not block)
+            if got is None:
+                return False
+            self._reaped(*got)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+            alive = True
+        except OSError:  # ProcessLookupError: nothing of the job is left
+            alive = False
+        if alive:
+            if not block:
+                return False
+            self._reap_strays()
+        self._end_cgroup()
+        return True
 
 
 class Zygote:

@@ -82,25 +82,70 @@ class Where:
         self.proc_fd = proc_fd
         self.writable = tuple(os.path.realpath(p) for p in writable)
 
-    def target(self, tid: int, nr_name: str, args: tuple[int, ...]) -> str | None:
-        """The real path an open asks for; None when it cannot be read (EFAULT for the job)."""
-        at, path_arg = (args[0], args[1]) if nr_name == "openat" else (self.AT_FDCWD, args[0])
-        raw = _confine.read_string(tid, path_arg) or _confine.peek_string(tid, path_arg)
+    def targets(self, tid: int, name: str, args: tuple[int, ...]) -> list[str]:
+        """The real paths a PATH_CHANGES syscall acts on (unreadable ones left out: the
+        kernel answers those EFAULT)."""
+        out = []
+        for at_arg, path_arg, follow in _confine.PATH_CHANGES[name]:
+            at = self.AT_FDCWD if at_arg == _confine.AT else args[at_arg]
+            path = self._target(tid, at, args[path_arg], follow)
+            if path is not None:
+                out.append(path)
+        return out
+
+    def _target(self, tid: int, at: int, addr: int, follow: bool) -> str | None:
+        if not addr:
+            return None  # utimensat(fd, NULL, ...): the fd itself
+        raw = _confine.read_string(tid, addr) or _confine.peek_string(tid, addr)
         if raw is None:
             return None
         path = os.fsdecode(raw)
+        base = "/"
         if not path.startswith("/"):
             at = at - (1 << 64) if at >= 1 << 63 else at
             at = at - (1 << 32) if 1 << 31 <= at < 1 << 32 else at
             link = f"{tid}/cwd" if at == self.AT_FDCWD else f"{tid}/fd/{at}"
             try:
-                path = os.path.join(os.readlink(link, dir_fd=self.proc_fd), path)
-            except OSError:
-                return "?/" + path
-        return os.path.realpath(path)
+                base = os.readlink(link, dir_fd=self.proc_fd)  # canonical (the kernel's d_path)
+            except OSError as exc:
+                # deeper than PATH_MAX: only a tree the job built can be that deep, and the
+                # read-only root has none, so it lies in a writable place
+                return None if exc.errno == errno.ENAMETOOLONG else "?/" + path
+        return resolve(base, path, follow)
 
     def writable_path(self, path: str) -> bool:
         return any(path == w or path.startswith(w.rstrip("/") + "/") for w in self.writable)
+
+
+def resolve(base: str, path: str, follow_last: bool, max_links: int = 40) -> str:
+    """``path`` (relative to the canonical directory ``base``, or absolute) with every symlink
+    resolved -- the last one only when ``follow_last`` -- as the kernel would walk it.  Only the
+    components of ``path`` are looked at (``base`` is already canonical), so a job working deep
+    in its own tree costs one lstat per component of the path it names, not of the whole tree.
+    Components that do not exist are kept as they are (mkdir, O_CREAT)."""
+    todo = [p for p in path.split("/") if p not in ("", ".")]
+    here = "/" if path.startswith("/") else base
+    links = 0
+    while todo:
+        part = todo.pop(0)
+        if part == "..":
+            here = os.path.dirname(here) or "/"
+            continue
+        nxt = os.path.join(here, part)
+        if not todo and not follow_last:
+            return nxt
+        try:
+            target = os.readlink(nxt)
+        except OSError:  # not a link, or not there
+            here = nxt
+            continue
+        links += 1
+        if links > max_links:
+            return nxt  # ELOOP for the kernel too
+        todo[:0] = [p for p in target.split("/") if p not in ("", ".")]
+        if target.startswith("/"):
+            here = "/"
+    return here
 
 
 class _Reaper:
@@ -152,10 +197,11 @@ class _Reaper:
             return
         notif_id, nr, tid, args = got
         name = self.names.get(nr, f"syscall {nr}")
-        if name in _confine.WRITE_OPEN_ARG:  # allowed by the filter, shown to us for the path
-            path = where.target(tid, name, args)
-            if path is not None and not where.writable_path(path):
-                self.add({"nr": nr, "syscall": name, "path": path, "startup": not self.armed})
+        if name in _confine.PATH_CHANGES:  # allowed by the filter, shown to us for the path
+            for path in where.targets(tid, name, args):
+                if not where.writable_path(path):
+                    self.add({"nr": nr, "syscall": name, "path": path, "startup": not self.armed})
+                    break
             _confine.notif_deny(self.listener, notif_id, 0)  # go on: Landlock decides
             return
         self.add({"nr": nr, "syscall": name, "startup": not self.armed})
@@ -248,10 +294,11 @@ def _resume(r: _Reaper, where: Where, tid: int, status: int) -> None:
         except OSError:
             nr, args = -1, ()
         name = r.names.get(nr, "")
-        if name in _confine.WRITE_OPEN_ARG:
-            path = where.target(tid, name, args)
-            if path is not None and not where.writable_path(path):
-                r.add({"nr": nr, "syscall": name, "path": path, "startup": False})
+        if name in _confine.PATH_CHANGES:
+            for path in where.targets(tid, name, args):
+                if not where.writable_path(path):
+                    r.add({"nr": nr, "syscall": name, "path": path, "startup": False})
+                    break
     elif event == 0 and sig != signal.SIGTRAP:
         deliver = sig  # a signal for the job: pass it on
     try:

@@ -67,6 +67,9 @@ class Worker:
         self.allow_missing: set[str] = set()
         self.prefork = False
         self.cgroups: _cgroup.Client | None = None
+        self.corpses: list[JobRun] = []
+        """Jobs killed after their answer, not yet reaped (buried when idle, or before their
+        zygote forks again)."""
         self.profile = self.opts.get("profile") == "1"
 
     # --- harness side ----------------------------------------------------------------------
@@ -152,6 +155,16 @@ class Worker:
             self.zygotes.append(Zygote(self, mine, tuple(others)))
         self.turn = 0
 
+    def bury(self, block: bool, zygote: Zygote | None = None) -> None:
+        """Reap the killed jobs (of one zygote, when given)."""
+        for job in list(self.corpses):
+            if zygote is None or job.z is zygote:
+                if job.bury(block):
+                    self.corpses.remove(job)
+
+    def _harness_waiting(self) -> bool:
+        return bool(self.inbox) or bool(select.select([self.in_fd], [], [], 0)[0])
+
     def pick_zygote(self) -> Zygote:
         """The zygote holding the pre-forked child, else the one whose turn it is."""
         for z in self.zygotes:
@@ -180,6 +193,10 @@ class Worker:
         if self.prefork:
             self.zygotes[0].request(SCRATCH)
         while True:
+            while self.corpses and not self._harness_waiting():
+                self.bury(block=False)  # idle: reap the last job as it dies, but never keep
+                if self.corpses:  # the next job waiting (it may come at once)
+                    select.select([self.in_fd], [], [], 0.002)
             try:
                 msg = self.recv()
             except EOFError:

@@ -238,3 +238,54 @@ def test_benign_numeric_jobs_stay_ok_with_no_violation(sandbox: Sandbox) -> None
     assert res.value == [True, True, 120]
     assert res.violations == ()
     assert "denial_monitor" in res.layers["applied"] or "denial_kill" in res.layers["applied"]
+
+
+PATH_CHANGES_OUTSIDE = r"""
+import os
+
+def f():
+    out = []
+    for fn in (lambda: os.mkdir("/usr/evil"), lambda: os.unlink("/usr/lib/os-release"),
+               lambda: os.rename("/etc/hostname", "/etc/h2"), lambda: os.symlink("x", "/etc/lnk"),
+               lambda: os.chmod("/etc/passwd", 0o777), lambda: os.utime("/etc/passwd"),
+               lambda: os.truncate("/etc/passwd", 0), lambda: os.rmdir("/usr/lib"),
+               lambda: os.link("/etc/passwd", "p2"), lambda: os.rename("/etc/passwd", "p3")):
+        try:
+            fn()
+            out.append("done")
+        except OSError as e:
+            out.append(e.errno)
+    return out
+"""
+
+PATH_CHANGES_INSIDE = r"""
+import os, shutil, tempfile
+
+def f():
+    os.mkdir("d"); open("d/x", "w").write("1"); os.rename("d/x", "d/y")
+    os.symlink("/etc/passwd", "lnk"); os.unlink("lnk")  # the link itself is in the workdir
+    os.chmod("d/y", 0o600); os.utime("d/y"); os.truncate("d/y", 0)
+    os.link("d/y", "d/z"); os.unlink("d/z"); shutil.rmtree("d")
+    with tempfile.TemporaryDirectory() as t:
+        open(os.path.join(t, "a"), "w").write("x")
+    os.makedirs("/tmp/q/r"); os.rename("/tmp/q", "/tmp/q2"); os.mkdir("/dev/shm/s")
+    return "ok"
+"""
+
+
+def test_every_path_change_outside_is_seen_outside(sandbox: Sandbox) -> None:
+    """mkdir, unlink, rename, symlink, chmod, utime, truncate, rmdir, link outside the writable
+    paths: each denied (by Landlock or gVisor) and each recorded by the job's reaper."""
+    res = sandbox.exec(PATH_CHANGES_OUTSIDE, entry="f")
+    assert res.status is Status.VIOLATION, res.error
+    assert "done" not in res.value, res.value
+    seen = [v.get("syscall") for v in res.violations if v.get("source") == "monitor"]
+    for name in ("mkdir", "unlink", "rename", "symlink", "chmod", "utimensat", "truncate",
+                 "rmdir", "link"):  # fmt: skip
+        assert name in seen, (name, seen)
+
+
+def test_path_changes_inside_the_writable_paths_are_not_violations(sandbox: Sandbox) -> None:
+    res = sandbox.exec(PATH_CHANGES_INSIDE, entry="f")
+    assert res.status is Status.OK, (res.error, res.violations)
+    assert res.value == "ok" and res.violations == ()

@@ -19,7 +19,7 @@ import pytest
 from stopbox.harness.errors import TaskError
 from stopbox.harness.lm.synthetic.solutions import variants_for
 from stopbox.harness.sandbox import Sandbox
-from stopbox.harness.stop.tasks import TASKS_DIR, Task, load_task, task_names
+from stopbox.harness.tasks import TASKS_DIR, Task, load_task, task_names
 
 from .test_tasks_support import RecordingSandbox, task_sandbox
 

@@ -11,7 +11,7 @@ import pytest
 from stopbox.harness.lm.synthetic.solutions import QUALITIES, Variant, solution_tasks, variants_for
 from stopbox.harness.policy import load_policy
 from stopbox.harness.sandbox import Sandbox
-from stopbox.harness.stop.tasks import Score, load_task, task_names
+from stopbox.harness.tasks import Score, load_task, task_names
 
 from .test_tasks_support import task_sandbox
 
