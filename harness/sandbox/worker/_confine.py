@@ -218,6 +218,13 @@ def mount_tmpfs_at(path: str, size_mb: int, inodes: int, *, noexec: bool = False
     return err
 
 
+def unmount(path: str) -> str | None:
+    """Detach the mount at ``path`` (MNT_DETACH); None when done, else the reason."""
+    if _libc.umount2(os.fsencode(path), MNT_DETACH) != 0:
+        return _err(f"umount {path}")
+    return None
+
+
 def pivot_root(new_root: str) -> str | None:
     """Make ``new_root`` the root of this mount namespace and detach the old one (as bwrap)."""
     try:

@@ -504,6 +504,11 @@ def _probe_job_namespaces(config: dict[str, Any]) -> str | None:
         if err is None:
             c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
             err = c.mount_tmpfs_at(c.SCRATCH, 1, 16) or c.mount_tmpfs_at("/tmp", 1, 16)
+            # gVisor (runsc 20221219) shows a mount made in a child's fresh mount namespace in
+            # the parent's as well: a probe mount left there would hide a venv under /tmp from
+            # the worker's own imports.  Take them down before leaving.
+            for target in ("/tmp", c.SCRATCH):
+                c.unmount(target)
         os.write(w, (err or "").encode()[:4000])
         os._exit(0)
     os.close(w)
