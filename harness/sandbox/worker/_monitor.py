@@ -382,7 +382,7 @@ def trace_until_exit(pid: int, fds: tuple[int, int, int], names: dict[int, str],
     except OSError:
         pass
     os.close(ack_fd)
-    pending: dict[int, tuple[int, str, str]] = {}
+    pending: dict[int, tuple[int, str, str, bool]] = {}
     sigsys = False
     while True:
         try:
@@ -407,7 +407,7 @@ def trace_until_exit(pid: int, fds: tuple[int, int, int], names: dict[int, str],
 
 
 def _resume(r: _Reaper, where: Where, tid: int, status: int,
-            pending: dict[int, tuple[int, str, str]]) -> None:  # fmt: skip
+            pending: dict[int, tuple[int, str, str, bool]]) -> None:  # fmt: skip
     """One stop of a traced thread.  A path change is checked at its seccomp stop and followed
     to its exit (PTRACE_SYSCALL): one the kernel denied is recorded even when its path looked
     inside at the check (the job swapped it meanwhile, or it could not be resolved)."""
@@ -427,15 +427,18 @@ def _resume(r: _Reaper, where: Where, tid: int, status: int,
                     r.add({"nr": nr, "syscall": name, "path": path, "startup": False})
                     seen = ""  # recorded already
                     break
-            pending[tid] = (nr, name, seen)
+            pending[tid] = (nr, name, seen, False)
             how = _confine.PTRACE_SYSCALL
-    elif event == 0 and sig == signal.SIGTRAP | 0x80:  # syscall exit of a checked path change
-        nr, name, seen = pending.pop(tid, (-1, "", ""))
+    elif event == 0 and sig == signal.SIGTRAP | 0x80:
+        nr, name, seen, entered = pending.pop(tid, (-1, "", "", True))
         try:
-            res = _confine.syscall_result(tid) if name and seen else 0
+            res = _confine.syscall_result(tid) if name else 0
         except OSError:
             res = 0
-        if -res in _DENIED:
+        if res == -errno.ENOSYS and not entered:  # runsc stops at syscall entry after the
+            pending[tid] = (nr, name, seen, True)  # seccomp stop (Linux does not): exit next
+            how = _confine.PTRACE_SYSCALL
+        elif -res in _DENIED and seen:
             r.add({"nr": nr, "syscall": name, "path": UNRESOLVED + seen, "startup": False,
                    "denied": errno.errorcode.get(-res, str(-res))})  # fmt: skip
     elif event == 0 and sig != signal.SIGTRAP:
