@@ -45,6 +45,10 @@ class Attack:
     id: str
     category: str
     title: str
+    timeout: float | None = None
+    """The call's timeout when not the arena's: memory attacks end `memory` (RLIMIT_AS, the job
+    cgroup) after touching hundreds of MB, which a loaded machine may take longer than 1.5 s to
+    do; the status they must end with stays `memory`."""
 
 
 ATTACKS: tuple[Attack, ...] = (
@@ -63,8 +67,8 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("proc_ctypes_execve", "process", "execve via ctypes"),
     Attack("proc_fork_bomb", "process", "fork bomb"),
     Attack("proc_thread_bomb", "process", "thread bomb"),
-    Attack("res_memory", "resources", "exhaust memory (Python objects)"),
-    Attack("res_memory_numpy", "resources", "exhaust memory (numpy)"),
+    Attack("res_memory", "resources", "exhaust memory (Python objects)", timeout=30.0),
+    Attack("res_memory_numpy", "resources", "exhaust memory (numpy)", timeout=30.0),
     Attack("res_disk_fill", "resources", "fill the disk"),
     Attack("res_inode_fill", "resources", "exhaust inodes"),
     Attack("res_busy_loop", "resources", "busy loop"),
@@ -323,7 +327,7 @@ class Arena:
         start = time.monotonic()
         result = self.sandbox.exec(
             attack_source(attack.id), entry="attack", args=[ctx],
-            filename=f"{attack.id}.py", timeout=self.timeout,
+            filename=f"{attack.id}.py", timeout=attack.timeout or self.timeout,
         )  # fmt: skip
         seconds = time.monotonic() - start
         time.sleep(0.1)  # let a would-be daemon or late connection show itself
@@ -351,8 +355,9 @@ class Arena:
             escapes.append("decoy process was killed")
         elif self._traced(self.decoy.pid):
             escapes.append("decoy process is being traced")
-        if seconds > self.timeout + 10:
-            escapes.append(f"job ran {seconds:.1f} s, far past its {self.timeout} s timeout")
+        limit = attack.timeout or self.timeout
+        if seconds > limit + 10:
+            escapes.append(f"job ran {seconds:.1f} s, far past its {limit} s timeout")
         cap = self.sandbox.policy.sandbox.output_bytes
         if len(result.stdout.encode()) + len(result.stderr.encode()) > cap + 1024:
             escapes.append("output exceeded the cap")

@@ -120,6 +120,8 @@ class JobRun:
         # this job's inherited memory.
         self.mark("spawn0")
         self.z = w.pick_zygote()
+        if self.z is getattr(w, "standby_from", None):
+            w.standby_from = None  # its child is made now, for this job
         if not (self.z.pending or self.z.ready is not None):
             w.bury(block=True, zygote=self.z)  # its cgroup holds one job at a time
         pid, (c_in_w, c_out_r, out_r, err_r, mon_r), self.cgroup = self.z.spawn(self.workdir)
@@ -525,12 +527,12 @@ class JobRun:
         self.mark("load_sent")
         self._to_child({"op": "load", **{k: self.msg.get(k) for k in keys}})
         if getattr(self.w, "prefork", False) and self.w.config.get("isolation") == "host":
-            # While the job loads: bury the job before it (the other zygote's), then ask that
-            # zygote for the next job's child, made while this job runs.  (Not under gVisor: a
-            # mount namespace made there during a job saw that job's mounts.)
-            other = self.w.other_zygote(self.z)
-            self.w.bury(block=True, zygote=other)
-            other.request(self.workdir)
+            # The next job's child comes from the other zygote, made while this job runs, once
+            # the job before this one (that zygote's) is buried: now if it is, else right after
+            # this job's result.  (Not under gVisor: a mount namespace made there during a job
+            # saw that job's mounts.)
+            self.w.standby_from = self.w.other_zygote(self.z)
+            self.w.maybe_request(block=False)
         child = self.wait_for("loaded", float(timeout))
         self.mark("loaded")
         result = self.result(child, start, 0, 0)
@@ -620,6 +622,8 @@ class JobRun:
             if answered:
                 self._cleanup()
             self._end_cgroup()
+        if getattr(self.w, "standby_from", None) is not None:
+            self.w.maybe_request(block=True)  # the result is out: the next child may wait here
         self.mark("end")
         if self.marks is not None and "closed_sent" in self.marks.t:
             self.w.last_after_result = round(

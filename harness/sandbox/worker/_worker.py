@@ -68,6 +68,8 @@ class Worker:
         self.prefork = False
         self.cgroups: _cgroup.Client | None = None
         self.corpses: list[JobRun] = []
+        self.standby_from: Zygote | None = None
+        """The zygote to ask for the next pre-forked child once its last job is buried."""
         """Jobs killed after their answer, not yet reaped (buried when idle, or before their
         zygote forks again)."""
         self.profile = self.opts.get("profile") == "1"
@@ -118,6 +120,10 @@ class Worker:
             layers.info["job_namespaces_error"] = err
         sc = config["syscalls"]
         self.config["denials"] = _denial_mode(sc["action"], self.config["isolation"])
+        # path changes reach the job's reaper: by user notification on the host kernel, by
+        # tracing under gVisor; only with per-job namespaces (no reaper without them)
+        watch = "trace" if self.config["isolation"] == "gvisor" else "notify"
+        self.config["path_watch"] = watch if err is None else None
         self.syscall_names = _confine.syscall_names()
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
@@ -126,7 +132,8 @@ class Worker:
             try:
                 self.bpf = _confine.compile_seccomp(
                     sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill,
-                    trace_writes=self.config["isolation"] == "gvisor" and err is None,
+                    trace_writes=self.config["path_watch"] == "trace",
+                    notify_paths=self.config["path_watch"] == "notify",
                 )  # fmt: skip
                 layers.info["seccomp_action"] = action
                 layers.info["seccomp_escape_action"] = kill
@@ -162,6 +169,17 @@ class Worker:
                 if job.bury(block):
                     self.corpses.remove(job)
 
+    def maybe_request(self, block: bool) -> None:
+        """Ask ``standby_from`` for the next job's child once its previous job is buried."""
+        z = self.standby_from
+        if z is None:
+            return
+        self.bury(block=block, zygote=z)
+        if any(job.z is z for job in self.corpses):
+            return
+        z.request(SCRATCH)
+        self.standby_from = None
+
     def _harness_waiting(self) -> bool:
         return bool(self.inbox) or bool(select.select([self.in_fd], [], [], 0)[0])
 
@@ -193,9 +211,10 @@ class Worker:
         if self.prefork:
             self.zygotes[0].request(SCRATCH)
         while True:
-            while self.corpses and not self._harness_waiting():
+            while (self.corpses or self.standby_from) and not self._harness_waiting():
                 self.bury(block=False)  # idle: reap the last job as it dies, but never keep
-                if self.corpses:  # the next job waiting (it may come at once)
+                self.maybe_request(block=False)  # the next job waiting (it may come at once)
+                if self.corpses or self.standby_from:
                     select.select([self.in_fd], [], [], 0.002)
             try:
                 msg = self.recv()
@@ -485,6 +504,11 @@ def _probe_job_namespaces(config: dict[str, Any]) -> str | None:
         if err is None:
             c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
             err = c.mount_tmpfs_at(c.SCRATCH, 1, 16) or c.mount_tmpfs_at("/tmp", 1, 16)
+            # gVisor (runsc 20221219) shows a mount made in a child's fresh mount namespace in
+            # the parent's as well: a probe mount left there would hide a venv under /tmp from
+            # the worker's own imports.  Take them down before leaving.
+            for target in ("/tmp", c.SCRATCH):
+                c.unmount(target)
         os.write(w, (err or "").encode()[:4000])
         os._exit(0)
     os.close(w)
