@@ -28,6 +28,7 @@ import os
 import pickle
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -85,7 +86,11 @@ class UnitOutput:
     value: Any
     rows: dict[str, Any]
     stats: dict[str, float]
-    error: BaseException | None = None
+    error: Any = None
+    """Why the unit failed (an exception, boxed to travel; :meth:`exception` rebuilds it)."""
+
+    def exception(self) -> BaseException | None:
+        return _unbox(self.error)
 
 
 def node_spec(engine: Engine) -> NodeSpec:
@@ -205,12 +210,32 @@ def _node_slots(limit: int) -> threading.BoundedSemaphore | None:
         return _LM_SLOTS.setdefault(limit, threading.BoundedSemaphore(limit))
 
 
-def _picklable(exc: BaseException) -> BaseException:
-    try:
-        pickle.loads(pickle.dumps(exc))
+class _ExceptionBox:
+    """An exception as data that survives pickling even when its class's ``__init__`` does not
+    take its ``args`` back (``DeadlineExceeded``): class, args and attributes; rebuilt on the
+    driver without calling ``__init__``."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.cls, self.args, self.attrs = type(exc), exc.args, dict(vars(exc))
+
+    def rebuild(self) -> BaseException:
+        exc = self.cls.__new__(self.cls)
+        exc.args = self.args
+        vars(exc).update(self.attrs)
         return exc
+
+
+def _picklable(exc: BaseException) -> BaseException | _ExceptionBox:
+    box = _ExceptionBox(exc)
+    try:
+        pickle.loads(pickle.dumps(box)).rebuild()
+        return box
     except Exception:
-        return StopboxError(f"{type(exc).__name__}: {exc}")
+        return _ExceptionBox(StopboxError(f"{type(exc).__name__}: {exc}"))
+
+
+def _unbox(error: BaseException | _ExceptionBox | None) -> BaseException | None:
+    return error.rebuild() if isinstance(error, _ExceptionBox) else error
 
 
 def node_unit(
@@ -225,7 +250,7 @@ def node_unit(
     """Run one unit on this node against a scratch ledger; hand its rows back as data.
 
     ``budget``: the run-wide LM budget (``check()`` / ``charge(response)``), shared with the
-    driver; ``deadline``: (seconds left, what) of the run's wall budget."""
+    driver; ``deadline``: (wall-clock end, what) of the run's wall budget."""
     policy = policy_from_dict(spec.policy, file="<unit policy>")
     with tempfile.TemporaryDirectory(prefix="stopbox-unit-") as tmp:
         store = RunStore(Path(tmp), create=True)
@@ -249,9 +274,10 @@ def node_unit(
             if budget is not None:
                 engine.run_budget = budget
             value: Any = None
-            error: BaseException | None = None
+            error: Any = None
             try:
-                seconds, what = deadline if deadline is not None else (None, "")
+                at, what = deadline if deadline is not None else (None, "")
+                seconds = None if at is None else max(0.001, at - time.time())
                 with lm_deadline(seconds, what):
                     value = body(engine, _node_task(task_name), *args)
             except Exception as exc:  # handed to the driver, which stops the run as locally
@@ -287,8 +313,10 @@ def _shared_budget(engine: Engine) -> Any:
 
 
 def _deadline() -> tuple[float, str] | None:
+    """The run's wall budget as a wall-clock time (a unit may wait in the queue before it
+    starts; nodes are assumed to keep their clocks in sync, as NTP does)."""
     deadline = current_deadline()
-    return None if deadline is None else (max(0.001, deadline.remaining()), deadline.what)
+    return None if deadline is None else (time.time() + deadline.remaining(), deadline.what)
 
 
 def run_units(
@@ -333,9 +361,9 @@ def run_units(
                 engine.store.import_rows(out.rows)
                 engine.stats.add(**{k: v for k, v in out.stats.items() if v})
                 log.info("unit_done", unit=result.id, node=result.node, tries=result.tries,
-                         error=None if out.error is None else str(out.error))  # fmt: skip
+                         error=None if out.error is None else str(out.exception()))  # fmt: skip
                 if out.error is not None:
-                    first_error = first_error or out.error
+                    first_error = first_error or out.exception()
                 else:
                     values[result.id] = out.value
                 engine._progress()

@@ -129,9 +129,13 @@ class Worker:
         # killing the thread, and say so in the layers event.
         for kill in ("kill", "kill_thread"):
             action = {"kill": kill, "monitor": "notify"}.get(self.config["denials"], kill)
+            # Killing only the calling thread (gVisor has no KILL_PROCESS) would let a denied
+            # syscall in a second thread die unseen while the main thread answers: where the
+            # filter can only kill a thread, a job may not start threads at all.
+            deny = [*sc["deny"], *(["clone"] if kill == "kill_thread" else [])]
             try:
                 self.bpf = _confine.compile_seccomp(
-                    sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill,
+                    deny, sc["allow"], action, _confine.PID_PLACEHOLDER, kill,
                     trace_writes=self.config["path_watch"] == "trace",
                     notify_paths=self.config["path_watch"] == "notify",
                 )  # fmt: skip

@@ -200,3 +200,28 @@ def test_a_relative_replay_cassette_is_read_from_the_drivers_directory(tmp_path:
         factory(spec.lm_spec, 0)  # the cassette is looked for there (and is missing)
     assert _lm_factory(NodeSpec({}, "replay:/abs/c.jsonl", 0, 0, 1, cwd="/x")) is None
     assert _lm_factory(NodeSpec({}, "synthetic", 0, 0, 1, cwd="/x")) is None
+
+
+def test_the_run_wall_budget_travels_to_the_units(tmp_path: Path) -> None:
+    """``run_wall_s`` reaches a unit as a wall-clock end: a unit that starts after it (it waited
+    in the queue) stops at its first LM call, as in one process, and hands the error back."""
+    import time
+
+    from stopbox.harness.lm._deadline import DeadlineExceeded
+    from stopbox.harness.stop.meta import meta_test
+    from stopbox.harness.stop.units import node_spec, node_unit
+
+    task = FakeTask("a")
+    engine = _engine(tmp_path / "r")
+    args = (improver("best_of_n"), 0, ("val",), 1, "eval")
+    with local_node(engine, [task]):
+        spent = node_unit(node_spec(engine), meta_test, "a", args, None,
+                          (time.time() - 1, "run_wall_s = 5 s"), None)  # fmt: skip
+        fresh = node_unit(node_spec(engine), meta_test, "a", args, None,
+                          (time.time() + 60, "run_wall_s = 60 s"), None)  # fmt: skip
+    import pickle
+
+    error = pickle.loads(pickle.dumps(spent)).exception()  # as it travels back from a node
+    assert isinstance(error, DeadlineExceeded) and "run_wall_s = 5 s" in str(error)
+    assert error.deadline.what == "run_wall_s = 5 s" and error.budget == "wall_time"
+    assert fresh.error is None and fresh.value[1] == "ok"
