@@ -24,6 +24,7 @@ environment (the job's runtime env), never through a unit's arguments.
 
 from __future__ import annotations
 
+import os
 import pickle
 import tempfile
 import threading
@@ -61,6 +62,9 @@ class NodeSpec:
     seed: int
     max_concurrency: int
     pool_size: int
+    cwd: str = ""
+    """The driver's working directory: a relative ``replay:`` cassette path is read from there
+    (a Ray worker's own working directory is its session directory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,21 @@ def node_spec(engine: Engine) -> NodeSpec:
         seed=engine.seed,
         max_concurrency=engine.max_concurrency,
         pool_size=engine.sandbox_pool_size,
+        cwd=os.getcwd(),
     )
+
+
+def _lm_factory(spec: NodeSpec) -> Callable[[str, int], Any] | None:
+    """The node's LM factory: the default one, but a relative cassette path of ``replay:`` is
+    resolved against the driver's working directory (the spec itself, which keys the LM cache,
+    stays as the driver recorded it)."""
+    backend, _, argument = spec.lm_spec.partition(":")
+    if backend != "replay" or not argument.strip() or os.path.isabs(argument.strip()):
+        return None
+    from stopbox.harness.lm import get_lm
+
+    cassette = os.path.join(spec.cwd, argument.strip())
+    return lambda _spec, seed: get_lm(f"replay:{cassette}", seed=seed)
 
 
 # -- the node's side ------------------------------------------------------------------------------
@@ -223,7 +241,7 @@ def node_unit(
                 seed=spec.seed,
                 jobs=1,
                 max_concurrency=spec.max_concurrency,
-                lm_factory=None if driver is None else driver._lm_factory,
+                lm_factory=_lm_factory(spec) if driver is None else driver._lm_factory,
                 scanner=None if driver is None else driver._scanner,
                 runtime_scanner=None if driver is None else driver._runtime_scanner,
             )

@@ -71,7 +71,7 @@ def _load(path: Path) -> Any:
 RUN = ["run", "--lm", "synthetic", "--iterations", "1", "--policy", "quick", "--seed", "3",
        "--jobs", "1"]  # fmt: skip
 TRANSFER = ["transfer", "--improver", "seeds/improver.py", "--tasks", "lpn,parity",
-            "--lm", "synthetic", "--repeats", "2", "--policy", "quick", "--seed", "1",
+            "--lm", "synthetic", "--repeats", "1", "--policy", "quick", "--seed", "1",
             "--jobs", "1"]  # fmt: skip
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -326,19 +326,21 @@ def _load_filter(job: dict[str, Any], config: dict[str, Any], bpf: bytes | None,
     denials = config.get("denials")
     if bpf is None:
         layers.check("seccomp", "no filter (pyseccomp unavailable)")
-    elif denials in ("monitor", "monitor_unserved"):
+    elif denials in ("monitor", "monitor_unserved") or config.get("path_watch") == "notify":
         # The reaper's pidfd_getfd and process_vm_readv are ptrace-mode accesses: the job stays
         # dumpable.  Only processes of the same host uid (this sandbox's own) could use that, and
         # the filter kills a job that tries ptrace, process_vm_* or pidfd_getfd.
         _confine.set_dumpable(True)
         listener, err = _confine.load_seccomp_listener(bpf)
         layers.check("seccomp", err)
-        if listener >= 0 and denials == "monitor":
+        if listener >= 0 and denials != "monitor_unserved":
             err = _monitor.hand_over(listener)
         elif listener >= 0:  # no reaper to hold it (degraded): denials fail unseen (ENOSYS)
             os.close(listener)
             err = "no reaper outside the job (per-job namespaces unavailable)"
         layers.check("denial_monitor", err)
+        if denials == "kill":  # the policy's kill action; the monitor sees path changes
+            layers.check("denial_kill", None if "seccomp" in layers.applied else "no filter")
     else:
         if "trace_error" in job:  # the filter hands write-opens to the reaper (RET_TRACE)
             layers.check("write_open_monitor", job["trace_error"])
@@ -394,9 +396,9 @@ def _reaper(pid: int, keep: tuple[int, int, int, int], job: dict[str, Any], w: A
     for lo, hi in zip((-1, *bounds), (*bounds, 1 << 16), strict=True):
         os.closerange(lo + 1, hi)
     where = _monitor.Where(proc_fd, tuple(job["writable"]))
-    if w.config.get("denials") == "monitor":
+    if w.config.get("denials") == "monitor" or w.config.get("path_watch") == "notify":
         status = _monitor.serve_until_exit(pid, (mon_w, ready_r, ack_w), w.syscall_names, where)
-    elif w.config.get("isolation") == "gvisor":
+    elif w.config.get("path_watch") == "trace":
         status = _monitor.trace_until_exit(pid, (mon_w, ready_r, ack_w), w.syscall_names, where)
     else:
         status = _monitor.wait(pid)
@@ -419,7 +421,7 @@ def _fork_into_job_ns(job: dict[str, Any], mon_w: int, w: Any, layers: _confine.
     c = _confine
     proc_flags = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
     layers.check("private_proc", c.mount("proc", "/proc", "proc", proc_flags))
-    if w.config.get("isolation") == "gvisor":  # traced now, before the uid drop
+    if w.config.get("path_watch") == "trace":  # traced now, before the uid drop
         job["trace_error"] = _monitor.ask_to_be_traced(ready_w, ack_r)
         job["monitor_fds"] = (ready_w,)
     else:

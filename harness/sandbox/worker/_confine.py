@@ -218,6 +218,13 @@ def mount_tmpfs_at(path: str, size_mb: int, inodes: int, *, noexec: bool = False
     return err
 
 
+def unmount(path: str) -> str | None:
+    """Detach the mount at ``path`` (MNT_DETACH); None when done, else the reason."""
+    if _libc.umount2(os.fsencode(path), MNT_DETACH) != 0:
+        return _err(f"umount {path}")
+    return None
+
+
 def pivot_root(new_root: str) -> str | None:
     """Make ``new_root`` the root of this mount namespace and detach the old one (as bwrap)."""
     try:
@@ -634,6 +641,7 @@ def compile_seccomp(
     self_pid: int,
     escape_action: str = "kill",
     trace_writes: bool = False,
+    notify_paths: bool = False,
 ) -> bytes:
     """Compile the job's allow-list filter to BPF (sock_filter array bytes) with pyseccomp.
 
@@ -649,14 +657,15 @@ def compile_seccomp(
     deny = {"errno": sc.ERRNO(errno.EPERM), "kill": sc.KILL_PROCESS, "kill_thread": sc.KILL,
             "notify": sc.NOTIFY}[action]  # fmt: skip
     f = sc.SyscallFilter(deny)
-    watch_writes = action == "notify" or trace_writes
+    watch_writes = action == "notify" or trace_writes or notify_paths
     removed = set(extra_deny) | (set(PATH_CHANGES) if watch_writes else set())
     kill = {"kill": sc.KILL_PROCESS, "kill_thread": sc.KILL}[escape_action]
     if action != escape_action:  # else the default action kills them already
         _add_rules(f, kill, [n for n in ESCAPE_SYSCALLS if n not in allow])
     _add_rules(f, sc.ALLOW, sorted((set(ALLOWED_SYSCALLS) | set(allow)) - removed))
-    if watch_writes:
-        _add_write_open_rules(f, sc, extra_deny, trace_writes)
+    if watch_writes:  # None: the default action (notify) already shows them to the monitor
+        watch = sc.TRACE(0) if trace_writes else sc.NOTIFY if action != "notify" else None
+        _add_write_open_rules(f, sc, extra_deny, watch)
     _add_filtered_rules(f, sc, removed, allow, self_pid)
     if "clone" not in allow and action != escape_action:  # a new process is an escape attempt
         f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
@@ -671,23 +680,23 @@ def _add_rules(f: Any, action: Any, names: Iterable[str]) -> None:
             continue
 
 
-def _add_write_open_rules(f: Any, sc: Any, extra_deny: Sequence[str], trace: bool) -> None:
-    """PATH_CHANGES reach the monitor: the default action (notify) or, with ``trace``,
-    SECCOMP_RET_TRACE for the reaper tracing the job.  open/openat without write flags stay
-    allowed (imports and reads never wait for the monitor)."""
+def _add_write_open_rules(f: Any, sc: Any, extra_deny: Sequence[str], watch: Any) -> None:
+    """PATH_CHANGES reach the monitor: by the default action (``watch`` None: notify), or by
+    ``watch`` (NOTIFY when the default kills, TRACE for a reaper tracing the job under gVisor).
+    open/openat without write flags stay allowed (imports and reads never wait for it)."""
     for name in PATH_CHANGES:
         if name not in ALLOWED_SYSCALLS or name in extra_deny:
             continue
         arg = WRITE_OPEN_ARG.get(name)
         if arg is not None:
             f.add_rule(sc.ALLOW, name, sc.Arg(arg, sc.MASKED_EQ, _WMASK, 0))
-        if not trace:
+        if watch is None:
             continue
         bits = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND)
         for bit in bits if arg is not None else ():
-            f.add_rule(sc.TRACE(0), name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
+            f.add_rule(watch, name, sc.Arg(arg, sc.MASKED_EQ, bit, bit))
         if arg is None:
-            _add_rules(f, sc.TRACE(0), [name])
+            _add_rules(f, watch, [name])
 
 
 def _add_filtered_rules(f: Any, sc: Any, removed: set[str], allow: Sequence[str],

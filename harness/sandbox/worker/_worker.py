@@ -120,6 +120,10 @@ class Worker:
             layers.info["job_namespaces_error"] = err
         sc = config["syscalls"]
         self.config["denials"] = _denial_mode(sc["action"], self.config["isolation"])
+        # path changes reach the job's reaper: by user notification on the host kernel, by
+        # tracing under gVisor; only with per-job namespaces (no reaper without them)
+        watch = "trace" if self.config["isolation"] == "gvisor" else "notify"
+        self.config["path_watch"] = watch if err is None else None
         self.syscall_names = _confine.syscall_names()
         # KILL_PROCESS needs kernel support libseccomp can detect (gVisor lacks it): fall back to
         # killing the thread, and say so in the layers event.
@@ -128,7 +132,8 @@ class Worker:
             try:
                 self.bpf = _confine.compile_seccomp(
                     sc["deny"], sc["allow"], action, _confine.PID_PLACEHOLDER, kill,
-                    trace_writes=self.config["isolation"] == "gvisor" and err is None,
+                    trace_writes=self.config["path_watch"] == "trace",
+                    notify_paths=self.config["path_watch"] == "notify",
                 )  # fmt: skip
                 layers.info["seccomp_action"] = action
                 layers.info["seccomp_escape_action"] = kill
@@ -499,6 +504,11 @@ def _probe_job_namespaces(config: dict[str, Any]) -> str | None:
         if err is None:
             c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
             err = c.mount_tmpfs_at(c.SCRATCH, 1, 16) or c.mount_tmpfs_at("/tmp", 1, 16)
+            # gVisor (runsc 20221219) shows a mount made in a child's fresh mount namespace in
+            # the parent's as well: a probe mount left there would hide a venv under /tmp from
+            # the worker's own imports.  Take them down before leaving.
+            for target in ("/tmp", c.SCRATCH):
+                c.unmount(target)
         os.write(w, (err or "").encode()[:4000])
         os._exit(0)
     os.close(w)

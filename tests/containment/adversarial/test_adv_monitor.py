@@ -289,3 +289,27 @@ def test_path_changes_inside_the_writable_paths_are_not_violations(sandbox: Sand
     res = sandbox.exec(PATH_CHANGES_INSIDE, entry="f")
     assert res.status is Status.OK, (res.error, res.violations)
     assert res.value == "ok" and res.violations == ()
+
+
+def test_with_the_kill_action_path_changes_outside_are_still_seen(backend_name: str) -> None:
+    """Policy ``syscalls.action = "kill"``: every other denial kills (SIGSYS), and path changes
+    outside the writable paths still reach the reaper (notification or tracing) and are
+    recorded; inside the workdir the job works and ends ok."""
+    import dataclasses
+
+    from stopbox.harness.sandbox import started
+    from tests.conftest import make_test_policy, require_backend
+
+    require_backend(backend_name)
+    base = make_test_policy(pool_size=1)
+    policy = dataclasses.replace(base, syscalls=dataclasses.replace(base.syscalls, action="kill"))
+    with started(backend_name, policy, pool_size=1) as sb:
+        res = sb.exec(PATH_CHANGES_OUTSIDE, entry="f")
+        assert res.status is Status.VIOLATION, res.error
+        seen = [v.get("syscall") for v in res.violations if v.get("source") == "monitor"]
+        assert "mkdir" in seen and "rename" in seen, res.violations
+        inside = sb.exec(PATH_CHANGES_INSIDE, entry="f")
+        assert inside.status is Status.OK and inside.violations == (), inside.violations
+        killed = sb.exec("import os\ndef f():\n    os.sched_setaffinity(0, {0})\n", entry="f")
+        assert any(v.get("kind") == "sigsys" for v in killed.violations), killed.violations
+        assert "denial_kill" in inside.layers["applied"]

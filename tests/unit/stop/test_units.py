@@ -188,3 +188,15 @@ def test_share_across_a_process_pool_is_refused() -> None:
     with pytest.raises(ExecutorError, match="cannot share"):
         LocalExecutor(2, processes=True).share(object())
     assert LocalExecutor(2, processes=False).share(budget := object()) is budget
+
+
+def test_a_relative_replay_cassette_is_read_from_the_drivers_directory(tmp_path: Path) -> None:
+    from stopbox.harness.stop.units import NodeSpec, _lm_factory
+
+    spec = NodeSpec({}, "replay:runs/c.jsonl", 0, 0, 1, cwd=str(tmp_path))
+    factory = _lm_factory(spec)
+    assert factory is not None
+    with pytest.raises(Exception, match=str(tmp_path / "runs" / "c.jsonl")):
+        factory(spec.lm_spec, 0)  # the cassette is looked for there (and is missing)
+    assert _lm_factory(NodeSpec({}, "replay:/abs/c.jsonl", 0, 0, 1, cwd="/x")) is None
+    assert _lm_factory(NodeSpec({}, "synthetic", 0, 0, 1, cwd="/x")) is None
