@@ -734,6 +734,8 @@ WRITE_OPEN_ARG = {"open": 1, "openat": 2}
 outside the job's writable paths, then lets the kernel go on (Landlock still decides)."""
 AT = -1
 """In PATH_CHANGES: no dirfd argument (the path is relative to the cwd)."""
+FD_ITSELF = -2
+"""In PATH_CHANGES, as the path argument: no path, the change is made to the fd's file."""
 PATH_CHANGES: dict[str, tuple[tuple[int, int, bool], ...]] = {
     "open": ((AT, 0, True),), "openat": ((0, 1, True),), "creat": ((AT, 0, True),),
     "mkdir": ((AT, 0, False),), "mkdirat": ((0, 1, False),), "rmdir": ((AT, 0, False),),
@@ -744,12 +746,13 @@ PATH_CHANGES: dict[str, tuple[tuple[int, int, bool], ...]] = {
     "symlink": ((AT, 1, False),), "symlinkat": ((1, 2, False),),
     "truncate": ((AT, 0, True),), "chmod": ((AT, 0, True),), "fchmodat": ((0, 1, True),),
     "fchmodat2": ((0, 1, True),), "utime": ((AT, 0, True),), "utimes": ((AT, 0, True),),
-    "utimensat": ((0, 1, True),),
+    "utimensat": ((0, 1, True),), "fchmod": ((0, FD_ITSELF, True),),
 }  # fmt: skip
-"""Syscalls that change something at a path: (dirfd argument or AT, path argument, follow the
-last symlink).  The monitor sees each one (opens only with write flags), records those whose
-path is outside the job's writable paths, and lets the kernel go on: Landlock (or gVisor's
-read-only root and uid) still decides; the monitor only makes the attempt visible outside."""
+"""Syscalls that change something at a path: (dirfd argument or AT, path argument or FD_ITSELF,
+follow the last symlink).  The monitor sees each one (opens only with write flags), records
+those whose path is outside the job's writable paths or cannot be resolved, and lets the kernel
+go on: Landlock (or gVisor's read-only root and uid) still decides; the monitor only makes the
+attempt visible outside (under ptrace also its result: a denied one is recorded)."""
 _WMASK = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 PID_PLACEHOLDER = 0x7FFFFFF1
@@ -866,6 +869,7 @@ class _IoVec(ctypes.Structure):
 
 
 PTRACE_PEEKDATA, PTRACE_CONT, PTRACE_GETREGS, PTRACE_SEIZE = 2, 7, 12, 0x4206
+PTRACE_SYSCALL, PTRACE_O_TRACESYSGOOD = 24, 1
 PTRACE_O_TRACECLONE, PTRACE_O_TRACESECCOMP, PTRACE_O_EXITKILL = 8, 0x80, 0x100000
 PTRACE_EVENT_SECCOMP, PTRACE_EVENT_STOP = 7, 128
 _libc.ptrace.restype = ctypes.c_long
@@ -882,8 +886,9 @@ def ptrace(request: int, tid: int, addr: int = 0, data: int = 0) -> int:
 
 
 def seize(pid: int) -> str | None:
-    """Trace ``pid`` (and its threads): its write-opens (SECCOMP_RET_TRACE) stop it for us."""
-    opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
+    """Trace ``pid`` (and its threads): its write-opens (SECCOMP_RET_TRACE) stop it for us
+    (and, resumed with PTRACE_SYSCALL, again at their exit: ``SIGTRAP | 0x80``)."""
+    opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD
     try:
         ptrace(PTRACE_SEIZE, pid, 0, opts)
     except OSError as exc:
@@ -896,6 +901,14 @@ def syscall_regs(tid: int) -> tuple[int, tuple[int, ...]]:
     regs = (ctypes.c_ulonglong * 27)()
     ptrace(PTRACE_GETREGS, tid, 0, ctypes.addressof(regs))
     return int(regs[15]), (regs[14], regs[13], regs[12], regs[7], regs[9], regs[8])
+
+
+def syscall_result(tid: int) -> int:
+    """The return value of a tracee stopped at syscall exit (rax, signed)."""
+    regs = (ctypes.c_ulonglong * 27)()
+    ptrace(PTRACE_GETREGS, tid, 0, ctypes.addressof(regs))
+    v = int(regs[10])
+    return v - (1 << 64) if v >= 1 << 63 else v
 
 
 def peek_string(tid: int, addr: int, limit: int = 4096) -> bytes | None:

@@ -233,6 +233,8 @@ class JobRun:
                 continue
             if "path" in rec and not rec.get("startup"):
                 what = f"{rec.get('syscall')} outside the writable paths"
+                if rec.get("denied"):  # seen at syscall exit: the path the check read differed
+                    what = f"{rec.get('syscall')} denied ({rec['denied']}) by the kernel"
                 self.violations.append({"kind": "landlock", "path": str(rec["path"])[:500],
                                         "detail": f"{what} (seen by the monitor outside the job)",
                                         "syscall": rec.get("syscall"),

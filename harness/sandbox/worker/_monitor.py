@@ -72,80 +72,190 @@ def arm() -> None:
         pass
 
 
+UNRESOLVED = "?/"
+"""Prefix of a recorded path the monitor could not resolve (never taken for a writable one)."""
+_O_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+_MAX_LINKS = 40
+_CLIMB = 64
+_DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
+"""A path change that ends with one of these (seen at syscall exit, under ptrace) was denied."""
+
+
+def _signed(v: int) -> int:
+    v = v - (1 << 64) if v >= 1 << 63 else v
+    return v - (1 << 32) if 1 << 31 <= v < 1 << 32 else v
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p not in ("", ".")]
+
+
 class Where:
-    """Where a write-open goes, seen from the reaper (same mount namespace and root as the job;
-    ``proc_fd``: /proc of the reaper's pid namespace, where the notification's tid lives)."""
+    """Where a path change goes, seen from the reaper (same mount namespace and root as the job;
+    ``proc_fd``: /proc of the reaper's pid namespace, where the notification's tid lives).
+
+    Paths are walked with file descriptors (``openat(O_PATH|O_NOFOLLOW)``, ``readlinkat``), never
+    as absolute strings, so a cwd or path deeper than PATH_MAX is followed as the kernel follows
+    it.  Whatever cannot be resolved (unreadable memory, no access, too deep, too many links, a
+    path the job changed while it was read) comes back as ``?/...``: recorded, never "inside"."""
 
     AT_FDCWD = -100
 
     def __init__(self, proc_fd: int, writable: tuple[str, ...]) -> None:
         self.proc_fd = proc_fd
         self.writable = tuple(os.path.realpath(p) for p in writable)
+        self.inside: dict[tuple[int, int], str] = {}  # deep directories known inside
 
     def targets(self, tid: int, name: str, args: tuple[int, ...]) -> list[str]:
-        """The real paths a PATH_CHANGES syscall acts on (unreadable ones left out: the
-        kernel answers those EFAULT)."""
+        """The real paths a PATH_CHANGES syscall acts on (``?/...`` when unresolvable)."""
         out = []
         for at_arg, path_arg, follow in _confine.PATH_CHANGES[name]:
-            at = self.AT_FDCWD if at_arg == _confine.AT else args[at_arg]
-            path = self._target(tid, at, args[path_arg], follow)
-            if path is not None:
-                out.append(path)
+            at = self.AT_FDCWD if at_arg == _confine.AT else _signed(args[at_arg])
+            if path_arg == _confine.FD_ITSELF:
+                out.extend(self.fd_path(tid, at))
+                continue
+            addr = args[path_arg]
+            raw = _read(tid, addr) if addr else b""
+            if raw is None:  # the kernel may still read it (a page mapped meanwhile)
+                out.append(UNRESOLVED + f"<unreadable path at {addr:#x}>")
+                continue
+            if not raw:  # NULL or "" (utimensat(fd, NULL), AT_EMPTY_PATH): the fd itself
+                out.extend(self.fd_path(tid, at))
+                continue
+            out.append(self.resolve_at(tid, at, os.fsdecode(raw), follow))
+            again = _read(tid, addr) if addr else b""
+            if again != raw:  # changed while we resolved it (another thread): the kernel
+                out.append(UNRESOLVED + os.fsdecode(again or b"<unreadable>"))  # may read this
         return out
 
-    def _target(self, tid: int, at: int, addr: int, follow: bool) -> str | None:
-        if not addr:
-            return None  # utimensat(fd, NULL, ...): the fd itself
-        raw = _confine.read_string(tid, addr) or _confine.peek_string(tid, addr)
-        if raw is None:
-            return None
-        path = os.fsdecode(raw)
-        base = "/"
-        if not path.startswith("/"):
-            at = at - (1 << 64) if at >= 1 << 63 else at
-            at = at - (1 << 32) if 1 << 31 <= at < 1 << 32 else at
-            link = f"{tid}/cwd" if at == self.AT_FDCWD else f"{tid}/fd/{at}"
-            try:
-                base = os.readlink(link, dir_fd=self.proc_fd)  # canonical (the kernel's d_path)
-            except OSError as exc:
-                # deeper than PATH_MAX: only a tree the job built can be that deep, and the
-                # read-only root has none, so it lies in a writable place
-                return None if exc.errno == errno.ENAMETOOLONG else "?/" + path
-        return resolve(base, path, follow)
+    def fd_path(self, tid: int, fd: int) -> list[str]:
+        """The file behind the job's ``fd`` ([] for pipes, sockets, anonymous inodes, memfds)."""
+        link = f"{tid}/fd/{fd}"
+        try:
+            path = os.readlink(link, dir_fd=self.proc_fd)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                return [UNRESOLVED + f"<fd {fd}: {exc.strerror}>"]
+            try:  # a directory deeper than PATH_MAX: through its ancestors
+                return [self.walk(os.open(link, os.O_PATH | os.O_CLOEXEC, dir_fd=self.proc_fd),
+                                  "", False)]  # fmt: skip
+            except OSError as exc2:
+                return [UNRESOLVED + f"<fd {fd}: {exc2.strerror}>"]
+        if not path.startswith("/") or path.startswith("/memfd:"):
+            return []
+        return [path.removesuffix(" (deleted)")]
+
+    def resolve_at(self, tid: int, at: int, path: str, follow: bool) -> str:
+        """``path`` relative to the job's ``at`` (its cwd for AT_FDCWD) or absolute, resolved as
+        the kernel walks it -- the last symlink followed only when ``follow``."""
+        try:
+            if path.startswith("/"):
+                base = os.open("/", _O_PATH)
+            else:
+                link = f"{tid}/cwd" if at == self.AT_FDCWD else f"{tid}/fd/{at}"
+                base = os.open(link, os.O_PATH | os.O_CLOEXEC, dir_fd=self.proc_fd)
+        except OSError as exc:
+            return UNRESOLVED + f"{path} <{exc.strerror}>"
+        try:
+            return self.walk(base, path, follow)
+        except OSError as exc:
+            return UNRESOLVED + f"{path} <{exc.strerror}>"
+
+    def walk(self, base: int, path: str, follow_last: bool) -> str:
+        """Walk ``path`` from directory fd ``base`` (closed here); the canonical result."""
+        here, todo, links, name = base, _parts(path), 0, ""
+        try:
+            while todo:
+                part = todo.pop(0)
+                if part == "..":
+                    here = _step(here, "..")
+                    continue
+                if not todo and not follow_last:
+                    name = part
+                    break
+                try:
+                    target = os.readlink(part, dir_fd=here)
+                except OSError as exc:
+                    if exc.errno == errno.ENOENT:  # not there: created (last) or ENOENT
+                        if ".." in todo:
+                            return UNRESOLVED + path  # a later '..' depends on what appears
+                        name = "/".join([part, *todo])
+                        break
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    if not todo:  # the last component, not a link
+                        name = part
+                        break
+                    here = _step(here, part)
+                    continue
+                links += 1
+                if links > _MAX_LINKS:
+                    return UNRESOLVED + path  # ELOOP for the kernel too
+                todo[:0] = _parts(target)
+                if target.startswith("/"):
+                    os.close(here)
+                    here = os.open("/", _O_PATH)
+            top = self.dir_path(here)
+        finally:
+            os.close(here)
+        return top if not name else top.rstrip("/") + "/" + name
+
+    def dir_path(self, fd: int) -> str:
+        """The canonical path of directory ``fd``.  Deeper than PATH_MAX (the kernel cannot
+        name it): the path of the nearest ancestor that can be named (or that was seen inside
+        before) followed by ``/...``; ``?/...`` when none within :data:`_CLIMB` levels."""
+        try:
+            path = os.readlink(f"self/fd/{fd}", dir_fd=self.proc_fd)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+        else:
+            return path.removesuffix(" (deleted)")
+        key = _key(fd)
+        if key in self.inside:
+            return self.inside[key]
+        up = os.dup(fd)
+        try:
+            for _ in range(_CLIMB):
+                up = _step(up, "..")
+                known = self.inside.get(_key(up))
+                if known is None:
+                    try:
+                        known = os.readlink(f"self/fd/{up}", dir_fd=self.proc_fd) + "/..."
+                    except OSError as exc:
+                        if exc.errno != errno.ENAMETOOLONG:
+                            raise
+                        continue
+                if self.writable_path(known):
+                    if len(self.inside) > 100_000:
+                        self.inside.clear()
+                    self.inside[key] = known
+                return known
+        finally:
+            os.close(up)
+        return UNRESOLVED + "<deeper than PATH_MAX>"
 
     def writable_path(self, path: str) -> bool:
         return any(path == w or path.startswith(w.rstrip("/") + "/") for w in self.writable)
 
 
-def resolve(base: str, path: str, follow_last: bool, max_links: int = 40) -> str:
-    """``path`` (relative to the canonical directory ``base``, or absolute) with every symlink
-    resolved -- the last one only when ``follow_last`` -- as the kernel would walk it.  Only the
-    components of ``path`` are looked at (``base`` is already canonical), so a job working deep
-    in its own tree costs one lstat per component of the path it names, not of the whole tree.
-    Components that do not exist are kept as they are (mkdir, O_CREAT)."""
-    todo = [p for p in path.split("/") if p not in ("", ".")]
-    here = "/" if path.startswith("/") else base
-    links = 0
-    while todo:
-        part = todo.pop(0)
-        if part == "..":
-            here = os.path.dirname(here) or "/"
-            continue
-        nxt = os.path.join(here, part)
-        if not todo and not follow_last:
-            return nxt
-        try:
-            target = os.readlink(nxt)
-        except OSError:  # not a link, or not there
-            here = nxt
-            continue
-        links += 1
-        if links > max_links:
-            return nxt  # ELOOP for the kernel too
-        todo[:0] = [p for p in target.split("/") if p not in ("", ".")]
-        if target.startswith("/"):
-            here = "/"
-    return here
+def _key(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _step(here: int, part: str) -> int:
+    """openat(here, part, O_PATH|O_NOFOLLOW); ``here`` is closed once that worked."""
+    nxt = os.open(part, _O_PATH, dir_fd=here)
+    os.close(here)
+    return nxt
+
+
+def _read(tid: int, addr: int) -> bytes | None:
+    raw: bytes | None = _confine.read_string(tid, addr)
+    if raw is None:  # under ptrace (gVisor): word by word
+        raw = _confine.peek_string(tid, addr)
+    return raw
 
 
 class _Reaper:
@@ -272,6 +382,8 @@ def trace_until_exit(pid: int, fds: tuple[int, int, int], names: dict[int, str],
     except OSError:
         pass
     os.close(ack_fd)
+    pending: dict[int, tuple[int, str, str, bool]] = {}
+    sigsys = False
     while True:
         try:
             tid, status = os.waitpid(-1, 0x40000000)  # __WALL: every thread of the job
@@ -280,14 +392,27 @@ def trace_until_exit(pid: int, fds: tuple[int, int, int], names: dict[int, str],
         except InterruptedError:
             continue
         if tid == pid and (os.WIFEXITED(status) or os.WIFSIGNALED(status)):
-            return status
+            return signal.SIGSYS if sigsys else status
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS and not sigsys:
+            # runsc kills only the thread that made a denied syscall: the job goes with it
+            sigsys = True
+            r.add({"nr": -1, "syscall": "denied syscall (a thread killed by SIGSYS)",
+                   "startup": False})  # fmt: skip
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         if os.WIFSTOPPED(status):
-            _resume(r, where, tid, status)
+            _resume(r, where, tid, status, pending)
 
 
-def _resume(r: _Reaper, where: Where, tid: int, status: int) -> None:
+def _resume(r: _Reaper, where: Where, tid: int, status: int,
+            pending: dict[int, tuple[int, str, str, bool]]) -> None:  # fmt: skip
+    """One stop of a traced thread.  A path change is checked at its seccomp stop and followed
+    to its exit (PTRACE_SYSCALL): one the kernel denied is recorded even when its path looked
+    inside at the check (the job swapped it meanwhile, or it could not be resolved)."""
     event, sig = status >> 16, os.WSTOPSIG(status)
-    deliver = 0
+    deliver, how = 0, _confine.PTRACE_CONT
     if event == _confine.PTRACE_EVENT_SECCOMP:
         try:
             nr, args = _confine.syscall_regs(tid)
@@ -295,13 +420,32 @@ def _resume(r: _Reaper, where: Where, tid: int, status: int) -> None:
             nr, args = -1, ()
         name = r.names.get(nr, "")
         if name in _confine.PATH_CHANGES:
+            seen = ""
             for path in where.targets(tid, name, args):
+                seen = seen or path
                 if not where.writable_path(path):
                     r.add({"nr": nr, "syscall": name, "path": path, "startup": False})
+                    seen = ""  # recorded already
                     break
+            pending[tid] = (nr, name, seen, False)
+            how = _confine.PTRACE_SYSCALL
+    elif event == 0 and sig == signal.SIGTRAP | 0x80:
+        nr, name, seen, entered = pending.pop(tid, (-1, "", "", True))
+        try:
+            res = _confine.syscall_result(tid) if name else 0
+        except OSError:
+            res = 0
+        if res == -errno.ENOSYS and not entered:  # runsc stops at syscall entry after the
+            pending[tid] = (nr, name, seen, True)  # seccomp stop (Linux does not): exit next
+            how = _confine.PTRACE_SYSCALL
+        elif -res in _DENIED and seen:
+            r.add({"nr": nr, "syscall": name, "path": UNRESOLVED + seen, "startup": False,
+                   "denied": errno.errorcode.get(-res, str(-res))})  # fmt: skip
     elif event == 0 and sig != signal.SIGTRAP:
         deliver = sig  # a signal for the job: pass it on
+        if tid in pending:
+            how = _confine.PTRACE_SYSCALL
     try:
-        _confine.ptrace(_confine.PTRACE_CONT, tid, 0, deliver)
+        _confine.ptrace(how, tid, 0, deliver)
     except OSError:
-        pass
+        pending.pop(tid, None)
