@@ -64,8 +64,10 @@ def docker_run_argv(
     *,
     owner: int,
     extra: Sequence[str] = (),
+    image: str | None = None,
 ) -> list[str]:
-    """The ``docker run`` command line of one worker container."""
+    """The ``docker run`` command line of one worker container (``image``: the image id the
+    pool pinned at start, else the policy's tag)."""
     # The gVisor sentry's host threads and ptrace stubs count against the container's pids cgroup;
     # at the limit runsc panics (exit 2): see gvisor.sentry_pids_limit.
     pids = sentry_pids_limit(limits.processes)
@@ -101,7 +103,7 @@ def docker_run_argv(
         "--env=LANG=C.UTF-8",
         f"--env=HOME={SCRATCH}",
         f"--env=TMPDIR={SCRATCH}",
-        limits.docker_image,
+        image or limits.docker_image,
         python,
         "-I",
         f"{WORKER_MOUNT}/_worker.py",
@@ -144,6 +146,7 @@ class DockerSandbox(LayeredSandbox, WorkerSandbox):
         self._names: list[str] = []
         self._names_lock = threading.Lock()
         self._python = ""
+        self._image = ""
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -176,7 +179,12 @@ class DockerSandbox(LayeredSandbox, WorkerSandbox):
         reason = self._reason(self.policy.sandbox.docker_image)
         if reason is not None:
             raise SandboxUnavailableError(f"backend 'docker' is unavailable: {reason}")
-        labels = image_labels(self.policy.sandbox.docker_image) or {}
+        # Pin the image by id: a rebuild of the tag while this pool runs (another checkout on the
+        # same host) must not swap the root filesystem under its workers.
+        tag = self.policy.sandbox.docker_image
+        got = _run([_docker() or "docker", "image", "inspect", "--format", "{{.Id}}", tag])
+        self._image = got.stdout.strip() if got.returncode == 0 and got.stdout.strip() else tag
+        labels = image_labels(self._image) or {}
         self._python = labels.get(LABEL_PYTHON, "python3")
         # in the background: removing a container whose runtime hangs can block for long
         threading.Thread(target=_sweep_quietly, daemon=True).start()
@@ -200,6 +208,7 @@ class DockerSandbox(LayeredSandbox, WorkerSandbox):
             self._python or "python3",
             owner=os.getpid(),
             extra=[o for o in self.worker_options() if not o.startswith("--isolation=")],
+            image=self._image or None,
         )
         argv[0] = _docker() or "docker"
         return argv

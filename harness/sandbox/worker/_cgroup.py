@@ -149,7 +149,8 @@ def parse_name(name: str) -> tuple[int, int, int, int] | None:
 
 
 class JobCgroups:
-    """The launcher's side: one cgroup per job under the harness's own cgroup."""
+    """The launcher's side: the job cgroups of one worker (one per zygote, holding one job at a
+    time) under the harness's own cgroup."""
 
     def __init__(self, owner: int, limits: dict[str, Any], version: int | None = None,
                  dirs: dict[str, str] | None = None) -> None:  # fmt: skip
@@ -189,7 +190,7 @@ class JobCgroups:
         return [os.path.join(d, name) for d in self.parent_dirs.values()]
 
     def create(self, n: int) -> list[str]:
-        """Make job ``n``'s cgroup(s) with their limits; returns the directories."""
+        """Make cgroup ``n`` (one directory per v1 controller) with its limits."""
         made: list[str] = []
         try:
             for d in self.dirs(n):
