@@ -205,7 +205,7 @@ def scan_cpu_ms(samples: int = 40) -> float:
     return 1000 * (time.process_time() - started) / (len(programs) - 1)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", nargs="?", default="bench", choices=("bench", "serve"))
     parser.add_argument("--attempts", type=int, default=2000)
@@ -216,54 +216,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-local", action="store_true")
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    if args.mode == "serve":
-        return serve(args.latency)
+    return parser.parse_args(argv)
 
-    os.environ["STOPBOX_NO_CACHE"] = "1"  # no findings cache on disk: every scan is paid for
+
+def _base_env() -> dict[str, str]:
+    """The environment of every measured run: no findings cache on disk (every scan is paid
+    for), no outside Ray cluster, the fake server's API key."""
+    os.environ["STOPBOX_NO_CACHE"] = "1"
     base_env = dict(os.environ)
     base_env.pop("RAY_ADDRESS", None)
     base_env.setdefault("STOPBOX_CACHE", str(ROOT / ".stopbox-cache"))
     base_env["OPENAI_API_KEY"] = API_KEY
-    rows = []
+    return base_env
 
-    def plain(a: list[str]) -> list[str]:
-        return a
 
-    if not args.skip_local:
-        server = _Server(args.latency)
+def _plain(a: list[str]) -> list[str]:
+    return a
+
+
+def _local_rows(args: argparse.Namespace, base_env: dict[str, str]) -> list[dict[str, Any]]:
+    """``--jobs 1`` and ``--jobs 8`` on this machine, against one fake server."""
+    server = _Server(args.latency)
+    try:
+        env = {**base_env, "OPENAI_BASE_URL": server.base_url}
+        n1 = args.attempts if args.full else min(args.attempts, args.jobs1_attempts)
+        return [
+            measure("local --jobs 1", n1, ["--jobs", "1"], env, _plain, 1, args.latency),
+            measure("local --jobs 8", args.attempts, ["--jobs", "8"], env, _plain, 8,
+                    args.latency),
+        ]  # fmt: skip
+    finally:
+        server.close()
+
+
+def _ray_row(args: argparse.Namespace, base_env: dict[str, str]) -> dict[str, Any]:
+    """The Ray executor on a private 2-node cluster on this machine."""
+    from stopbox.harness.executor.cluster import LocalRayCluster
+
+    with LocalRayCluster(nodes=2, num_cpus=1) as cluster:
+        server = _Server(args.latency, cluster.command)
         try:
-            env = {**base_env, "OPENAI_BASE_URL": server.base_url}
-            n1 = args.attempts if args.full else min(args.attempts, args.jobs1_attempts)
-            rows.append(measure("local --jobs 1", n1, ["--jobs", "1"], env, plain, 1,
-                                args.latency))  # fmt: skip
-            rows.append(measure("local --jobs 8", args.attempts, ["--jobs", "8"], env, plain, 8,
-                                args.latency))  # fmt: skip
+            env = cluster.env({**base_env, "OPENAI_BASE_URL": server.base_url})
+            extra = ["--executor", "ray", "--ray-address", cluster.address]
+            if args.in_flight != 64:
+                extra += ["--max-concurrency", str(args.in_flight)]
+            return measure(f"ray, 2 nodes, {args.in_flight} in flight", args.attempts,
+                           extra, env, cluster.command, args.in_flight,
+                           args.latency)  # fmt: skip
         finally:
             server.close()
-    if not args.skip_ray:
-        from stopbox.harness.executor.cluster import LocalRayCluster
 
-        with LocalRayCluster(nodes=2, num_cpus=1) as cluster:
-            server = _Server(args.latency, cluster.command)
-            try:
-                env = cluster.env({**base_env, "OPENAI_BASE_URL": server.base_url})
-                extra = ["--executor", "ray", "--ray-address", cluster.address]
-                if args.in_flight != 64:
-                    extra += ["--max-concurrency", str(args.in_flight)]
-                rows.append(measure(f"ray, 2 nodes, {args.in_flight} in flight", args.attempts,
-                                    extra, env, cluster.command, args.in_flight,
-                                    args.latency))  # fmt: skip
-            finally:
-                server.close()
 
-    cpu_ms = scan_cpu_ms()
-    cores = os.cpu_count() or 1
-    cpu_ceiling = round(cores * 1000 / cpu_ms, 1)
-    if args.json:
-        print(json.dumps({"rows": rows, "scan_cpu_ms": round(cpu_ms, 1),
-                          "cpu_ceiling_attempts_per_s": cpu_ceiling}, indent=2))  # fmt: skip
-        return 0
+def _print_text(
+    args: argparse.Namespace, rows: list[dict[str, Any]], cpu_ms: float, cores: int,
+    cpu_ceiling: float,
+) -> None:  # fmt: skip
     print(f"bypass study, synthetic LM behind HTTP, {args.latency:g} s per call, "
           f"{SAMPLES_PER_CALL} samples per call, every attempt distinct, "
           "no findings cache")  # fmt: skip
@@ -281,6 +288,26 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows[1:]:
             ratio = r["attempts_per_s"] / base["attempts_per_s"]
             print(f"{r['config']}: {ratio:.1f}x local --jobs 1 (attempts/s over wall time)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.mode == "serve":
+        return serve(args.latency)
+    base_env = _base_env()
+    rows: list[dict[str, Any]] = []
+    if not args.skip_local:
+        rows += _local_rows(args, base_env)
+    if not args.skip_ray:
+        rows.append(_ray_row(args, base_env))
+    cpu_ms = scan_cpu_ms()
+    cores = os.cpu_count() or 1
+    cpu_ceiling = round(cores * 1000 / cpu_ms, 1)
+    if args.json:
+        print(json.dumps({"rows": rows, "scan_cpu_ms": round(cpu_ms, 1),
+                          "cpu_ceiling_attempts_per_s": cpu_ceiling}, indent=2))  # fmt: skip
+        return 0
+    _print_text(args, rows, cpu_ms, cores, cpu_ceiling)
     return 0
 
 

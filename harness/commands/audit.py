@@ -41,44 +41,58 @@ def register(app: typer.Typer) -> None:
     app.command("rules")(rules)
 
 
+# The options of `stopbox audit`, declared once here so the command's signature stays short
+# (each is typer's own OptionInfo, exactly as a default in the signature would be).
+_PATHS = typer.Argument(
+    ..., metavar="PATH...", help="Files or directories; - reads one program from stdin."
+)
+_POLICY = typer.Option(
+    None,
+    "--policy",
+    "-p",
+    help="Policy name (default, strict, paper, quick) or TOML file "
+    "[default: the configuration's, else default].",
+)
+_FORMAT = typer.Option(AuditFormat.text, "--format", "-f", help="Report format.")
+_OUT = typer.Option(None, "--out", "-o", help="Write the report here, not stdout.")
+_FAIL_ON = typer.Option(
+    None, "--fail-on", help="Exit 1 at or above this severity [default: the policy's]."
+)
+_EXECUTE = typer.Option(False, "--execute/--no-execute", help="Also run each file in the sandbox.")
+_BACKEND = typer.Option(
+    None, "--backend", "-b", help="Sandbox backend for --execute [default: the policy's]."
+)
+_BASELINE = typer.Option(None, "--baseline", help="Accept findings listed here.")
+_WRITE_BASELINE = typer.Option(
+    None, "--write-baseline", help="Write the current findings as the accepted baseline."
+)
+_EXCLUDE = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable).")
+_CONFIG = typer.Option(
+    None,
+    "--config",
+    help="Read the settings from this file ([tool.stopbox] or top-level keys) instead of "
+    "the closest pyproject.toml.",
+)
+_ISOLATED = typer.Option(
+    False,
+    "--isolated",
+    help="Ignore every configuration file and .gitignore (CI: pass --policy explicitly).",
+)
+
+
 def audit(
-    paths: list[str] = typer.Argument(
-        ..., metavar="PATH...", help="Files or directories; - reads one program from stdin."
-    ),
-    policy: str | None = typer.Option(
-        None,
-        "--policy",
-        "-p",
-        help="Policy name (default, strict, paper, quick) or TOML file "
-        "[default: the configuration's, else default].",
-    ),
-    fmt: AuditFormat = typer.Option(AuditFormat.text, "--format", "-f", help="Report format."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the report here, not stdout."),
-    fail_on: FailOn | None = typer.Option(
-        None, "--fail-on", help="Exit 1 at or above this severity [default: the policy's]."
-    ),
-    execute: bool = typer.Option(
-        False, "--execute/--no-execute", help="Also run each file in the sandbox."
-    ),
-    backend: BackendName | None = typer.Option(
-        None, "--backend", "-b", help="Sandbox backend for --execute [default: the policy's]."
-    ),
-    baseline: Path | None = typer.Option(None, "--baseline", help="Accept findings listed here."),
-    write_baseline: Path | None = typer.Option(
-        None, "--write-baseline", help="Write the current findings as the accepted baseline."
-    ),
-    exclude: list[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
-    config: Path | None = typer.Option(
-        None,
-        "--config",
-        help="Read the settings from this file ([tool.stopbox] or top-level keys) instead of "
-        "the closest pyproject.toml.",
-    ),
-    isolated: bool = typer.Option(
-        False,
-        "--isolated",
-        help="Ignore every configuration file and .gitignore (CI: pass --policy explicitly).",
-    ),
+    paths: list[str] = _PATHS,
+    policy: str | None = _POLICY,
+    fmt: AuditFormat = _FORMAT,
+    out: Path | None = _OUT,
+    fail_on: FailOn | None = _FAIL_ON,
+    execute: bool = _EXECUTE,
+    backend: BackendName | None = _BACKEND,
+    baseline: Path | None = _BASELINE,
+    write_baseline: Path | None = _WRITE_BASELINE,
+    exclude: list[str] = _EXCLUDE,
+    config: Path | None = _CONFIG,
+    isolated: bool = _ISOLATED,
 ) -> None:
     """Statically inspect untrusted Python (and optionally run it sandboxed); a CI gate.
 
@@ -92,7 +106,7 @@ def audit(
     from stopbox.detectors._audit import failing
     from stopbox.detectors._baseline import filter_baseline
     from stopbox.detectors._baseline import write_baseline as save_baseline
-    from stopbox.harness.commands._audit_config import collect_files, loosenings
+    from stopbox.harness.commands._audit_config import collect_files
 
     _logs_to_stderr()
     if config is not None and isolated:
@@ -103,17 +117,7 @@ def audit(
     files_on_disk, gitignored = collect_files(
         paths, [e for e, _ in run.excludes], gitignore=not isolated
     )
-    loose = loosenings(
-        run.policy,
-        policy_source=run.policy_source,
-        fail_on=run.threshold,
-        fail_on_source=run.threshold_source,
-        excludes=run.excludes,
-        baseline=run.baseline,
-        gitignored=gitignored,
-    )
-    for item in loose:
-        print(f"stopbox: loosened: {item}", file=sys.stderr)
+    loose = _loosenings(run, gitignored)
     files = _inspect(paths, files_on_disk, run.policy, execute=execute, backend=backend)
     if write_baseline is not None:
         count = save_baseline(files, write_baseline)
@@ -125,6 +129,24 @@ def audit(
     _write(text, out)
     if write_baseline is None and failing(files, run.threshold):
         raise typer.Exit(1)
+
+
+def _loosenings(run: _Settings, gitignored: int) -> list[Loosening]:
+    """Every loosening the settings apply, each printed on stderr."""
+    from stopbox.harness.commands._audit_config import loosenings
+
+    loose = loosenings(
+        run.policy,
+        policy_source=run.policy_source,
+        fail_on=run.threshold,
+        fail_on_source=run.threshold_source,
+        excludes=run.excludes,
+        baseline=run.baseline,
+        gitignored=gitignored,
+    )
+    for item in loose:
+        print(f"stopbox: loosened: {item}", file=sys.stderr)
+    return loose
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,36 +177,72 @@ def _run(
     check_flags(executor, ray_address, record)
     apply_base_url(base_url)
     if resume is not None:
-        store, config, policy = _resume_store(resume)
-        if base_url is None and (config.get("lm") or {}).get("base_url"):
-            apply_base_url(config["lm"]["base_url"])  # the run's server, unless told otherwise
-        if jobs:
-            config["jobs"] = jobs
-        if max_concurrency:
-            config["max_concurrency"] = max_concurrency
-        if record is None and config.get("record"):
-            record = Path(config["record"])  # keep appending to the run's cassette
+        store, config, policy, record = _resumed_run(
+            resume, base_url, jobs, max_concurrency, record
+        )
         out = resume
     else:
-        from stopbox.harness.lm import default_lm_spec
-
-        if iterations is not None and iterations < 0:
-            raise UsageError("--iterations must be >= 0")
-        policy, policy_label = _policy(policy_name, backend)
-        task_names = _split_names([task or DEFAULT_TASK])
-        _tasks(task_names)  # unknown task or malformed task.toml: exit 2 before any work
-        spec = lm or default_lm_spec()
-        config = run_config(
-            tasks=task_names, iterations=3 if iterations is None else iterations,
-            lm=_lm_info(spec, seed or 0, policy), seed=seed or 0, policy=policy,
-            policy_label=policy_label, jobs=jobs or os.cpu_count() or 1, record=record,
-            max_concurrency=max_concurrency,
-        )  # fmt: skip
+        config, policy = _new_run_config(
+            task, iterations, lm, seed, policy_name, jobs, backend, record, max_concurrency
+        )
         out = _new_run_dir(out, "run")
         store = _open_store(out, config)
     configure_event_log(out / "events.jsonl")
     log.info("run_start", run=out.name, resumed=resume is not None, config=config)
     _tasks(config["tasks"])
+    stats = _execute_with_progress(store, config, policy, record, out, executor, ray_address)
+    log.info("run_complete", run=out.name, stats=stats.to_json())
+    report = _finish(store, "complete", None)
+    _summary(report, out, stats)
+    return 0
+
+
+def _resumed_run(
+    resume: Path, base_url: str | None, jobs: int | None, max_concurrency: int | None,
+    record: Path | None,
+) -> tuple[RunStore, dict[str, Any], Policy, Path | None]:  # fmt: skip
+    """The stored run of ``--resume``, with the flags given now applied over its config."""
+    store, config, policy = _resume_store(resume)
+    if base_url is None and (config.get("lm") or {}).get("base_url"):
+        apply_base_url(config["lm"]["base_url"])  # the run's server, unless told otherwise
+    if jobs:
+        config["jobs"] = jobs
+    if max_concurrency:
+        config["max_concurrency"] = max_concurrency
+    if record is None and config.get("record"):
+        record = Path(config["record"])  # keep appending to the run's cassette
+    return store, config, policy, record
+
+
+def _new_run_config(
+    task: str | None, iterations: int | None, lm: str | None, seed: int | None,
+    policy_name: str | None, jobs: int | None, backend: str | None, record: Path | None,
+    max_concurrency: int | None,
+) -> tuple[dict[str, Any], Policy]:  # fmt: skip
+    """The config of a new run; a bad flag, task or LM fails here, before any work."""
+    from stopbox.harness.lm import default_lm_spec
+
+    if iterations is not None and iterations < 0:
+        raise UsageError("--iterations must be >= 0")
+    policy, policy_label = _policy(policy_name, backend)
+    task_names = _split_names([task or DEFAULT_TASK])
+    _tasks(task_names)  # unknown task or malformed task.toml: exit 2 before any work
+    spec = lm or default_lm_spec()
+    config = run_config(
+        tasks=task_names, iterations=3 if iterations is None else iterations,
+        lm=_lm_info(spec, seed or 0, policy), seed=seed or 0, policy=policy,
+        policy_label=policy_label, jobs=jobs or os.cpu_count() or 1, record=record,
+        max_concurrency=max_concurrency,
+    )  # fmt: skip
+    return config, policy
+
+
+def _execute_with_progress(
+    store: RunStore, config: dict[str, Any], policy: Policy, record: Path | None, out: Path,
+    executor: ExecutorName | None, ray_address: str | None,
+) -> EngineStats:  # fmt: skip
+    """Run the iterations with progress shown (bars on a terminal, plain lines otherwise); an
+    interrupt or a machinery failure is recorded in the run as its stop reason."""
     n_iter = int(config["iterations"])
     tty = sys.stderr.isatty()
     plain = None if tty else PlainProgress(f"run {out.name}")
@@ -244,10 +280,7 @@ def _run(
             log.error("run_stopped", run=out.name, error=str(exc))
             _finish(store, "interrupted", f"{type(exc).__name__}: {exc}")
             raise
-    log.info("run_complete", run=out.name, stats=stats.to_json())
-    report = _finish(store, "complete", None)
-    _summary(report, out, stats)
-    return 0
+    return stats
 
 
 @contextmanager
@@ -330,6 +363,11 @@ def _transfer(
 
 
 def register(app: typer.Typer) -> None:
+    _register_run(app)
+    _register_transfer(app)
+
+
+def _register_run(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         task: str = typer.Option(None, "--task", help=f"meta task (default {DEFAULT_TASK})"),
@@ -367,6 +405,8 @@ def register(app: typer.Typer) -> None:
             )  # fmt: skip
         )
 
+
+def _register_transfer(app: typer.Typer) -> None:
     @app.command("transfer")
     def transfer(
         improver: Path = typer.Option(..., "--improver", help="improver file to evaluate"),

@@ -342,12 +342,7 @@ class RayExecutor(Executor):
             return
         ready, _ = wait(list(starting), num_returns=len(starting), timeout=0)
         for ref in ready:
-            slot = starting[ref]
-            try:
-                self.ray.get(ref)
-                slot.ping = None
-            except error:
-                self._lost(slot)
+            self._answered(starting[ref], ref, error)
 
     def _lost(self, slot: _Slot) -> None:
         if slot.alive:
@@ -361,9 +356,7 @@ class RayExecutor(Executor):
     # -- running --------------------------------------------------------------------------------
 
     def _run(self, fn: Callable[..., Any], units: Sequence[Unit]) -> Iterator[UnitResult]:
-        ray = self.ray
-        RayError, RayTaskError = ray.exceptions.RayError, ray.exceptions.RayTaskError  # noqa: N806
-
+        RayError = self.ray.exceptions.RayError  # noqa: N806
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         inflight: dict[Any, tuple[Unit, int, _Slot]] = {}
         self._refresh(force=True)
@@ -371,75 +364,100 @@ class RayExecutor(Executor):
         idle_since: float | None = None
         starting_since: float | None = None
         while queue or inflight:
-            self._take_started(ray.wait, RayError)
-            while queue and len(inflight) < self.in_flight:
-                slot = self._pick()
-                if slot is None:
-                    break
-                unit, tries = queue.popleft()
-                inflight[slot.handle.run.remote(fn, unit)] = (unit, tries, slot)
-                slot.load += 1
-            self.progress.in_flight = len(inflight)
-            self.progress.in_flight_per_node = {
-                s.label: s.load for s in self._slots.values() if s.alive and s.load
-            }
-            self.write_status()
+            self._take_started(self.ray.wait, RayError)
+            self._dispatch(fn, queue, inflight)
             starting = self._starting()
             if not inflight and not starting:
-                # every runner is gone: wait for a node to (re)join, then give up
-                idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since > NODE_WAIT_S:
-                    raise ExecutorError(
-                        f"Ray: no alive node to run {len(queue)} remaining units "
-                        f"(address {self.address or 'private'}); finished units are kept, "
-                        "resume to run the rest"
-                    )
-                time.sleep(0.5)
-                self._gone.clear()  # a node that came back may run units again
-                self._refresh(force=True)
+                idle_since = self._wait_for_a_node(len(queue), idle_since)
                 continue
             idle_since = None
-            if inflight:
-                starting_since = None
-            else:
-                starting_since = starting_since or time.monotonic()
-            if starting_since is not None and time.monotonic() - starting_since > START_WAIT_S:
-                raise ExecutorError(
-                    f"Ray: no runner started within {START_WAIT_S:.0f} s on "
-                    f"{', '.join(s.label for s in starting.values())}; is stopbox installed "
-                    "on every node (python -m stopbox.harness.executor.testing)?"
-                )
-            waiting = [*inflight, *starting]
-            ready, _ = ray.wait(waiting, num_returns=1, timeout=REFRESH_S)
+            starting_since = None if inflight else (starting_since or time.monotonic())
+            self._check_started(starting, starting_since)
+            ready, _ = self.ray.wait([*inflight, *starting], num_returns=1, timeout=REFRESH_S)
             for ref in ready:
                 if ref in starting:
-                    slot = starting[ref]
-                    try:
-                        ray.get(ref)
-                        slot.ping = None  # up: it takes units from now on
-                    except RayError:
-                        self._lost(slot)
-                    continue
-                unit, tries, slot = inflight.pop(ref)
-                slot.load -= 1
-                try:
-                    result = ray.get(ref)
-                except RayTaskError as exc:  # the runner itself raised (e.g. unpicklable result)
-                    yield UnitResult(unit.id, None, f"{type(exc).__name__}: {exc}", slot.label)
-                    continue
-                except RayError as exc:  # the node or its runner died (RayActorError and kin)
-                    self._lost(slot)
-                    if tries >= MAX_TRIES:
-                        raise ExecutorError(
-                            f"Ray: unit {unit.id} lost its node {tries} times ({exc}); "
-                            "finished units are kept, resume to run the rest"
-                        ) from None
-                    queue.append((unit, tries + 1))
-                    continue
-                yield replace(result, tries=tries)
+                    self._answered(starting[ref], ref, RayError)  # up: takes units from now on
+                else:
+                    yield from self._collect(ref, inflight, queue)
             self._refresh()
         self.progress.in_flight = 0
         self.progress.in_flight_per_node = {}
+
+    def _dispatch(
+        self, fn: Callable[..., Any], queue: deque[tuple[Unit, int]],
+        inflight: dict[Any, tuple[Unit, int, _Slot]],
+    ) -> None:  # fmt: skip
+        """Hand queued units to runners with room (at most ``in_flight`` at once), then show the
+        load per node in the progress and the status file."""
+        while queue and len(inflight) < self.in_flight:
+            slot = self._pick()
+            if slot is None:
+                break
+            unit, tries = queue.popleft()
+            inflight[slot.handle.run.remote(fn, unit)] = (unit, tries, slot)
+            slot.load += 1
+        self.progress.in_flight = len(inflight)
+        self.progress.in_flight_per_node = {
+            s.label: s.load for s in self._slots.values() if s.alive and s.load
+        }
+        self.write_status()
+
+    def _wait_for_a_node(self, remaining: int, idle_since: float | None) -> float:
+        """Every runner is gone: wait for a node to (re)join (up to ``NODE_WAIT_S`` since
+        ``idle_since``), then give up. Returns when the wait began."""
+        idle_since = idle_since or time.monotonic()
+        if time.monotonic() - idle_since > NODE_WAIT_S:
+            raise ExecutorError(
+                f"Ray: no alive node to run {remaining} remaining units "
+                f"(address {self.address or 'private'}); finished units are kept, "
+                "resume to run the rest"
+            )
+        time.sleep(0.5)
+        self._gone.clear()  # a node that came back may run units again
+        self._refresh(force=True)
+        return idle_since
+
+    def _check_started(self, starting: dict[Any, _Slot], starting_since: float | None) -> None:
+        """Nothing in flight and no runner up for ``START_WAIT_S``: stop with the likely cause."""
+        if starting_since is not None and time.monotonic() - starting_since > START_WAIT_S:
+            raise ExecutorError(
+                f"Ray: no runner started within {START_WAIT_S:.0f} s on "
+                f"{', '.join(s.label for s in starting.values())}; is stopbox installed "
+                "on every node (python -m stopbox.harness.executor.testing)?"
+            )
+
+    def _answered(self, slot: _Slot, ref: Any, error: type[Exception]) -> None:
+        """A runner's ping came back: up (it takes units), or lost if the ping failed."""
+        try:
+            self.ray.get(ref)
+            slot.ping = None
+        except error:
+            self._lost(slot)
+
+    def _collect(
+        self, ref: Any, inflight: dict[Any, tuple[Unit, int, _Slot]],
+        queue: deque[tuple[Unit, int]],
+    ) -> Iterator[UnitResult]:  # fmt: skip
+        """The result of the finished unit ``ref`` (none if it goes back in the queue: its node
+        died; after ``MAX_TRIES`` such losses the run stops)."""
+        ray = self.ray
+        unit, tries, slot = inflight.pop(ref)
+        slot.load -= 1
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:  # the runner itself raised (e.g. unpicklable)
+            yield UnitResult(unit.id, None, f"{type(exc).__name__}: {exc}", slot.label)
+            return
+        except ray.exceptions.RayError as exc:  # the node or its runner died (RayActorError, kin)
+            self._lost(slot)
+            if tries >= MAX_TRIES:
+                raise ExecutorError(
+                    f"Ray: unit {unit.id} lost its node {tries} times ({exc}); "
+                    "finished units are kept, resume to run the rest"
+                ) from None
+            queue.append((unit, tries + 1))
+            return
+        yield replace(result, tries=tries)
 
     def share(self, obj: Any) -> Any:
         """``obj`` in an actor on the driver's node (it goes when the driver goes)."""

@@ -17,7 +17,6 @@ ledger (``attempts.jsonl``), so an interrupted study resumes where it stopped.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -169,10 +168,8 @@ def _prober(config: StudyConfig, policy: Any) -> Iterator[Any]:
     if not config.execute:
         yield None
         return
-    try:
-        probes: Any = importlib.import_module("stopbox.harness.probe")
-    except ImportError:  # pragma: no cover - the probe module ships with the harness
-        raise UsageError("study --execute needs stopbox.harness.probe (runtime probe)") from None
+    from stopbox.harness import probe as probes  # here: only --execute needs the sandbox
+
     backend = config.backend or policy.sandbox.backend
     with probes.probe_sandbox(policy, backend) as sandbox:
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import stopbox.harness
 from stopbox.harness.stop.study import StudyConfig, run_study
 
 
@@ -41,6 +42,9 @@ def test_execute_counts_runtime_confirmed(tmp_path: Path, monkeypatch: pytest.Mo
     fake.probe_sandbox = probe_sandbox  # type: ignore[attr-defined]
     fake.probe_program = probe_program  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "stopbox.harness.probe", fake)
+    # the study imports it as `from stopbox.harness import probe`, which takes the package's
+    # attribute when an earlier test imported the real module
+    monkeypatch.setattr(stopbox.harness, "probe", fake, raising=False)
     config = StudyConfig(lm="synthetic", samples=3, prompts=("plain",), samples_per_call=3,
                          execute=True)  # fmt: skip
     study = run_study(config, tmp_path / "s")
