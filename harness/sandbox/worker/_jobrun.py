@@ -624,6 +624,8 @@ class JobRun:
             if answered:
                 self._cleanup()
             self._end_cgroup()
+            if self.w.config.get("isolation") == "gvisor":
+                self.w.drop_job_mounts()
         if getattr(self.w, "standby_from", None) is not None:
             self.w.maybe_request(block=True)  # the result is out: the next child may wait here
         self.mark("end")
