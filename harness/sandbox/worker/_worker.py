@@ -34,11 +34,15 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any, NoReturn  # noqa: E402
 
 import _cgroup  # noqa: E402
 import _codec  # noqa: E402
-import _confine  # noqa: E402
+
+if TYPE_CHECKING:  # the shipped sibling, seen by mypy under its package name
+    from stopbox.harness.sandbox.worker import _confine
+else:
+    import _confine
 import _profile  # noqa: E402
 import helpers  # noqa: E402, F401 - preloaded for untrusted improvers
 from _jobrun import JobRun, Zygote  # noqa: E402
@@ -323,13 +327,10 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
 
     The process that started stays behind on the host side only to write the id maps (a
     process in the parent namespace must write them to map anything but its own uid) and to
-    wait; it closes every fd first.  Returns True in the new worker (pid 1 of its pid
-    namespace), False when the namespaces could not be made (the caller goes on, degraded).
-    All or nothing: no silent fallback to fewer namespaces.
+    serve the job cgroups and wait; it closes every fd first.  Returns True in the new worker
+    (pid 1 of its pid namespace), False when the namespaces could not be made (the caller goes
+    on, degraded).  All or nothing: no silent fallback to fewer namespaces.
     """
-    flags = 0
-    for _, f in _NS_WORKER:
-        flags |= f
     host_uid = _confine.NOBODY if os.geteuid() == 0 else os.geteuid()
     host_gid = _confine.NOBODY if os.geteuid() == 0 else os.getegid()
     up_r, up_w = os.pipe()
@@ -338,42 +339,71 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
              for _ in range(3 if mgr else 0)]  # fmt: skip
     middle = os.fork()
-    if middle:  # host side: write the maps, then serve the job cgroups and wait
+    if middle:  # host side: write the maps, then serve the job cgroups and wait (never returns)
         os.close(up_w)
         os.close(go_r)
         for _, theirs in pairs:
             theirs.close()
-        msg = os.read(up_r, 4096)
-        if msg != b"U":
-            os.close(go_w)
-            os.waitpid(middle, 0)
-            for name, _ in _NS_WORKER:
-                layers.check(name, msg.decode("utf-8", "replace") or "unshare failed")
+        if not _write_id_maps(middle, (up_r, go_w), host_uid, host_gid, layers):
             return False
-        try:
-            if os.geteuid() != 0:
-                with open(f"/proc/{middle}/setgroups", "w") as f:
-                    f.write("deny")
-            with open(f"/proc/{middle}/uid_map", "w") as f:
-                f.write(f"0 {host_uid} 1")
-            with open(f"/proc/{middle}/gid_map", "w") as f:
-                f.write(f"0 {host_gid} 1")
-            os.write(go_w, b"M")
-        except OSError as exc:
-            os.write(go_w, f"E{exc}".encode())
-        mine = [ours for ours, _ in pairs]
-        _close_all_but({s.fileno() for s in mine})
-        try:
-            if mgr is not None:
-                _cgroup.serve(mine, mgr)  # until the worker and its zygote are gone
-        finally:
-            _, status = os.waitpid(middle, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        _launcher_serve(middle, [ours for ours, _ in pairs], mgr)
     os.close(up_r)
     os.close(go_w)
     for (ours, theirs), role in zip(pairs, ("zygote0", "zygote1", "worker"), strict=False):
         ours.close()
         CGROUP_FDS[role] = theirs.detach()
+    _enter_worker_namespaces(up_w, go_r)
+    for name, _ in _NS_WORKER:
+        layers.check(name, None)
+    layers.info["host_uid"] = host_uid
+    return True
+
+
+def _write_id_maps(middle: int, fds: tuple[int, int], host_uid: int, host_gid: int,
+                   layers: _confine.Layers) -> bool:  # fmt: skip
+    """Launcher: once ``middle`` has unshared, map its inside root to the host uid/gid and say
+    so on the go pipe.  False (the namespaces are missing) when it could not unshare."""
+    up_r, go_w = fds
+    msg = os.read(up_r, 4096)
+    if msg != b"U":
+        os.close(go_w)
+        os.waitpid(middle, 0)
+        for name, _ in _NS_WORKER:
+            layers.check(name, msg.decode("utf-8", "replace") or "unshare failed")
+        return False
+    try:
+        if os.geteuid() != 0:
+            with open(f"/proc/{middle}/setgroups", "w") as fh:
+                fh.write("deny")
+        with open(f"/proc/{middle}/uid_map", "w") as fh:
+            fh.write(f"0 {host_uid} 1")
+        with open(f"/proc/{middle}/gid_map", "w") as fh:
+            fh.write(f"0 {host_gid} 1")
+        os.write(go_w, b"M")
+    except OSError as exc:
+        os.write(go_w, f"E{exc}".encode())
+    return True
+
+
+def _launcher_serve(middle: int, mine: list[socket.socket], mgr: Any) -> NoReturn:
+    """Launcher: keep only the cgroup sockets, serve the job cgroups until the worker and its
+    zygotes are gone, then end as the worker ended."""
+    _close_all_but({s.fileno() for s in mine})
+    try:
+        if mgr is not None:
+            _cgroup.serve(mine, mgr)  # until the worker and its zygote are gone
+    finally:
+        _, status = os.waitpid(middle, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _enter_worker_namespaces(up_w: int, go_r: int) -> None:
+    """Middle: unshare every worker namespace, wait for the id maps, then fork the worker
+    proper (pid 1 of the new pid namespace); the middle stays as its unprivileged waiter.
+    Returns in the worker."""
+    flags = 0
+    for _, flag in _NS_WORKER:
+        flags |= flag
     _confine.set_pdeathsig(signal.SIGKILL)
     err = _confine.unshare(flags)
     if err:
@@ -384,17 +414,13 @@ def _split_into_userns(layers: _confine.Layers, config: dict[str, Any]) -> bool:
     if got != b"M":
         sys.stderr.write(f"stopbox worker: id maps not written: {got.decode(errors='replace')}\n")
         os._exit(71)
-    inner = os.fork()  # pid 1 of the new pid namespace: the worker proper
+    inner = os.fork()
     if inner:
         os.closerange(0, 1 << 16)
         _confine.become(0, 0)  # this waiter, too, holds only the unprivileged host uid
         _, status = os.waitpid(inner, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     _confine.set_pdeathsig(signal.SIGKILL)
-    for name, _ in _NS_WORKER:
-        layers.check(name, None)
-    layers.info["host_uid"] = host_uid
-    return True
 
 
 _Sources = tuple[
