@@ -165,6 +165,36 @@ def bench_backend(name: str, jobs: int, calls: int, throughput_jobs: int) -> dic
     load_before = round(os.getloadavg()[0], 2)
     policy = default_policy()
     cores = os.cpu_count() or 1
+    cold, job_ms, call_ms = warm_figures(name, policy, jobs, calls)
+    per_thread = max(1, throughput_jobs // cores)
+    elapsed, failed = throughput(name, policy, cores, per_thread)
+    prefork_ms = spaced_job_ms(name, jobs, prefork=True)
+    with _Env(STOPBOX_SANDBOX_PREFORK="0"):
+        with get_backend(name, policy, pool_size=1) as plain:
+            for _ in range(3):
+                check(plain.exec(WORK, entry="f", args=(1000,)).value, name)
+            no_prefork_ms = p50_ms(
+                lambda: check(plain.exec(WORK, entry="f", args=(1000,)).value, name), jobs
+            )
+    steps = job_steps(name, jobs, prefork=True)
+    steps_plain = job_steps(name, jobs, prefork=False)
+    return {
+        "job_ms_p50": round(job_ms, 2),
+        "job_ms_p50_prefork": round(prefork_ms, 2),
+        "job_ms_p50_no_prefork": round(no_prefork_ms, 2),
+        "steps_ms": steps,
+        "steps_ms_no_prefork": steps_plain,
+        "load_avg": [load_before, round(os.getloadavg()[0], 2)],
+        "call_ms_p50": round(call_ms, 3),
+        "cold_start_ms": round(cold, 1),
+        "jobs_per_s": round((per_thread * cores - failed) / elapsed, 1),
+        "failed_jobs": failed,
+        "pool_workers": cores,
+    }
+
+
+def warm_figures(name: str, policy: Any, jobs: int, calls: int) -> tuple[float, float, float]:
+    """Cold worker start, warm job p50 and call round trip p50 (ms) on a pool of one."""
     # One throw-away start first: one-off work per harness process (planning or building the
     # root filesystem, page cache) is not what a cold *worker* start costs.
     with get_backend(name, policy, pool_size=1) as first:
@@ -186,14 +216,19 @@ def bench_backend(name: str, jobs: int, calls: int, throughput_jobs: int) -> dic
             call_ms = p50_ms(lambda: check(job.call("f", (1000,)).value, name), calls)
     finally:
         sb.close()
+    return cold, job_ms, call_ms
+
+
+def throughput(name: str, policy: Any, cores: int, per_thread: int) -> tuple[float, int]:
+    """Seconds for ``cores`` threads x ``per_thread`` jobs on the default pool, and how many
+    jobs did not return the right value (counted, not timed away)."""
     pool = get_backend(name, policy, pool_size=cores)
     try:
         pool.start()
         for _ in range(cores):
             check(pool.exec(WORK, entry="f", args=(1000,)).value, name)
-        per_thread = max(1, throughput_jobs // cores)
         errors: list[BaseException] = []
-        failed: list[str] = []  # jobs that did not return the right value: counted, not timed away
+        failed: list[str] = []
 
         def worker() -> None:
             try:
@@ -215,32 +250,22 @@ def bench_backend(name: str, jobs: int, calls: int, throughput_jobs: int) -> dic
             raise errors[0]
     finally:
         pool.close()
-    prefork_ms = spaced_job_ms(name, jobs, prefork=True)
-    with _Env(STOPBOX_SANDBOX_PREFORK="0"):
-        with get_backend(name, policy, pool_size=1) as plain:
-            for _ in range(3):
-                check(plain.exec(WORK, entry="f", args=(1000,)).value, name)
-            no_prefork_ms = p50_ms(
-                lambda: check(plain.exec(WORK, entry="f", args=(1000,)).value, name), jobs
-            )
-    steps = job_steps(name, jobs, prefork=True)
-    steps_plain = job_steps(name, jobs, prefork=False)
-    return {
-        "job_ms_p50": round(job_ms, 2),
-        "job_ms_p50_prefork": round(prefork_ms, 2),
-        "job_ms_p50_no_prefork": round(no_prefork_ms, 2),
-        "steps_ms": steps,
-        "steps_ms_no_prefork": steps_plain,
-        "load_avg": [load_before, round(os.getloadavg()[0], 2)],
-        "call_ms_p50": round(call_ms, 3),
-        "cold_start_ms": round(cold, 1),
-        "jobs_per_s": round((per_thread * cores - len(failed)) / elapsed, 1),
-        "failed_jobs": len(failed),
-        "pool_workers": cores,
-    }
+    return elapsed, len(failed)
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    results = measure(args, Console(stderr=True))
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    out = Console(width=max(120, Console().width))
+    out.print(figures_table(results))
+    out.print(steps_table(results))
+    return 0
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--backends", default=",".join(BACKENDS))
@@ -248,8 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=300, help="call round trips timed")
     parser.add_argument("--throughput-jobs", type=int, default=200)
     parser.add_argument("--baseline-runs", type=int, default=10)
-    args = parser.parse_args(argv)
-    err = Console(stderr=True)
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace, err: Console) -> dict[str, dict[str, Any]]:
+    """Every available backend's figures, with the baselines of the same run."""
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     reasons = available_backends()
     results: dict[str, dict[str, Any]] = {}
@@ -274,9 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         if runsc_do is not None:
             row["runsc_do_ms_p50"] = round(runsc_do, 2)
         results[name] = row
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return 0
+    return results
+
+
+def figures_table(results: dict[str, dict[str, Any]]) -> Table:
     table = Table(title="stopbox sandbox benchmark (same machine, same run)")
     columns = ("backend", "job p50", "spaced", "no pre-fork", "call p50", "cold start", "jobs/s",
                "python -c", "job speed-up", "runsc do", "job speed-up ", "load")  # fmt: skip
@@ -304,8 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         "50 ms apart; no pre-fork: STOPBOX_SANDBOX_PREFORK=0; speed-up: the same work as a fresh "
         "`python -c` / `runsc do` divided by the warm job; load: 1-minute load average"
     )
-    out = Console(width=max(120, Console().width))
-    out.print(table)
+    return table
+
+
+def steps_table(results: dict[str, dict[str, Any]]) -> Table:
     steps = Table(title="where a warm job's time goes (median ms per step; --profile marks)")
     steps.add_column("step")
     for name in results:
@@ -321,8 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                 v = r[part].get(key)
                 cells.append("-" if v is None else f"{v:.2f}")
         steps.add_row(key, *cells)
-    out.print(steps)
-    return 0
+    return steps
 
 
 if __name__ == "__main__":

@@ -66,69 +66,78 @@ def oci_config(
     rootfs: Path, worker_dir: Path, argv: list[str], policy: Policy, *, tmp_mb: int
 ) -> dict[str, Any]:
     """The OCI runtime spec of one worker sandbox."""
-    limits = policy.sandbox
-    nofile = max(256, limits.open_files * 4)
-    memory_mb = worker_memory_mb(policy)
+    memory = worker_memory_mb(policy) * 1024 * 1024
     return {
         "ociVersion": "1.0.0",
-        "process": {
-            "terminal": False,
-            "user": {"uid": 0, "gid": 0},
-            "args": argv,
-            "env": [
-                "PATH=/usr/local/bin:/usr/bin:/bin",
-                "LANG=C.UTF-8",
-                f"HOME={SCRATCH}",
-                f"TMPDIR={SCRATCH}",
-            ],
-            "cwd": SCRATCH,
-            "capabilities": {
-                # Root inside gVisor's own kernel: enough for the worker to drop to nobody and
-                # enter its namespaces; none of it reaches the host kernel.
-                key: ["CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN", "CAP_KILL"]
-                for key in ("bounding", "effective", "permitted")
-            },
-            "rlimits": [
-                {"type": "RLIMIT_NOFILE", "hard": nofile, "soft": nofile},
-                {"type": "RLIMIT_CORE", "hard": 0, "soft": 0},
-            ],
-            "noNewPrivileges": True,
-        },
+        "process": _oci_process(argv, policy),
         "root": {"path": str(rootfs), "readonly": True},
         "hostname": "stopbox",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {
-                "destination": "/dev",
-                "type": "tmpfs",
-                "source": "tmpfs",
-                "options": ["nosuid", "strictatime", "mode=755", "size=64k"],
-            },
-            {
-                "destination": SCRATCH,
-                "type": "tmpfs",
-                "source": "tmpfs",
-                "options": ["nosuid", "nodev", "mode=1777", f"size={tmp_mb}m"],
-            },
-            {
-                "destination": WORKER_MOUNT,
-                "type": "bind",
-                "source": str(worker_dir),
-                "options": ["rbind", "ro"],
-            },
-        ],
+        "mounts": _oci_mounts(worker_dir, tmp_mb),
         "linux": {
             "namespaces": [
                 {"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")
             ],
             "resources": {
                 # the job's RLIMIT_AS plus its sized tmpfs mounts (workdir, /tmp, /dev/shm) fit
-                "memory": {"limit": memory_mb * 1024 * 1024, "swap": memory_mb * 1024 * 1024},
+                "memory": {"limit": memory, "swap": memory},
                 # the gVisor sentry's own host threads count too (see sentry_pids_limit)
-                "pids": {"limit": sentry_pids_limit(limits.processes)},
+                "pids": {"limit": sentry_pids_limit(policy.sandbox.processes)},
             },
         },
     }
+
+
+def _oci_process(argv: list[str], policy: Policy) -> dict[str, Any]:
+    """The worker process: root of gVisor's kernel only, scrubbed env, few rlimits."""
+    nofile = max(256, policy.sandbox.open_files * 4)
+    return {
+        "terminal": False,
+        "user": {"uid": 0, "gid": 0},
+        "args": argv,
+        "env": [
+            "PATH=/usr/local/bin:/usr/bin:/bin",
+            "LANG=C.UTF-8",
+            f"HOME={SCRATCH}",
+            f"TMPDIR={SCRATCH}",
+        ],
+        "cwd": SCRATCH,
+        "capabilities": {
+            # Root inside gVisor's own kernel: enough for the worker to drop to nobody and
+            # enter its namespaces; none of it reaches the host kernel.
+            key: ["CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN", "CAP_KILL"]
+            for key in ("bounding", "effective", "permitted")
+        },
+        "rlimits": [
+            {"type": "RLIMIT_NOFILE", "hard": nofile, "soft": nofile},
+            {"type": "RLIMIT_CORE", "hard": 0, "soft": 0},
+        ],
+        "noNewPrivileges": True,
+    }
+
+
+def _oci_mounts(worker_dir: Path, tmp_mb: int) -> list[dict[str, Any]]:
+    """/proc, a tiny /dev, the worker's sized scratch tmpfs and its files (read-only)."""
+    return [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {
+            "destination": "/dev",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=64k"],
+        },
+        {
+            "destination": SCRATCH,
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "nodev", "mode=1777", f"size={tmp_mb}m"],
+        },
+        {
+            "destination": WORKER_MOUNT,
+            "type": "bind",
+            "source": str(worker_dir),
+            "options": ["rbind", "ro"],
+        },
+    ]
 
 
 def worker_memory_mb(policy: Policy) -> int:
