@@ -118,11 +118,21 @@ KEEP_WORKER = frozenset({"frames_malformed", "frames_bad_values", "signal_fasync
 """Attacks on the worker itself: the same workers must still run afterwards."""
 
 
+INCLUDE = "# stopbox-attack-include: "
+"""A line that stands for a shared part of several attacks (``attacks/<name>.py``): a job's
+program is one text, so the part is spliced in here rather than imported by the job."""
+
+
 def attack_source(attack_id: str) -> str:
-    """The program text of a shipped attack."""
+    """The program text of a shipped attack, its shared parts spliced in."""
     package = importlib.resources.files("stopbox.harness.sandbox.selfcheck.attacks")
-    ref = package.joinpath(f"{attack_id}.py")
-    return ref.read_text(encoding="utf-8")
+    text = package.joinpath(f"{attack_id}.py").read_text(encoding="utf-8")
+    return "".join(
+        package.joinpath(line[len(INCLUDE) :].strip() + ".py").read_text(encoding="utf-8")
+        if line.startswith(INCLUDE)
+        else line
+        for line in text.splitlines(keepends=True)
+    )
 
 
 @dataclass(frozen=True, slots=True)
